@@ -1,0 +1,50 @@
+# SCIM: the two commands a fresh machine needs are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+LAKE   ?= ./lake
+PERSONS ?= 2000
+DAYS   ?= 2
+START  ?= 2026-11-01
+
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+export SPARK_LOCAL_IP ?= 127.0.0.1
+
+.PHONY: install run test bench ui lock clean
+
+install: $(STAMP)
+
+# Re-installs only when the pinned set or the project metadata change (idempotent).
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+## run: the main job on the embedded default (sample data, local Spark, lake under ./lake)
+run: install
+	$(VENV)/bin/scim run --lake $(LAKE) --persons $(PERSONS) --days $(DAYS) --start $(START)
+
+## test: the test suite
+test: install
+	$(VENV)/bin/python -m pytest
+
+bench: install
+	$(VENV)/bin/python -m bench
+
+ui: install
+	DAGSTER_HOME=$(abspath .dagster_home) sh -c 'mkdir -p $$DAGSTER_HOME && $(VENV)/bin/dagster dev -m dagster_project.definitions'
+
+## lock: re-resolve the pinned set after changing dependencies in pyproject.toml
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet --upgrade pip
+	.lockvenv/bin/pip install --quiet -e '.[test]'
+	.lockvenv/bin/pip freeze --exclude-editable | grep -v '^scim' > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(LAKE) .pytest_cache spark-warehouse

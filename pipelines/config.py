@@ -1,0 +1,212 @@
+"""Typed settings for every SCIM job.
+
+One :class:`Settings` object holds everything a run needs. It is built, in increasing
+order of precedence, from
+
+1. the defaults below (the *embedded default*: generated sample data, local Spark,
+   the lake under ``./lake``),
+2. a YAML file (``--config FILE`` on the command line, or ``SCIM_CONFIG``),
+3. environment variables ``SCIM_<FIELD>``; nested fields use a double underscore,
+   e.g. ``SCIM_SPARK__MASTER=spark://host:7077`` or ``SCIM_IDENTITY__BACKEND=spark``.
+
+Secrets are never stored in the YAML file: the HMAC key comes from ``SCIM_HMAC_KEY`` or
+from a file named by ``SCIM_HMAC_KEY_FILE``.  In the ``local`` environment a key is
+generated once under ``<lake>/_secrets/`` so the demo runs with nothing set; the
+``production`` environment refuses to start without a key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal, Mapping
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "SCIM_"
+
+
+class ConfigError(ValueError):
+    """Raised when the configuration is wrong; the message says what and how to fix it."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class SparkSettings(_Section):
+    """How to reach Spark: a local master by default, a cluster master or a Connect remote."""
+
+    master: str = Field("local[2]", description="Spark master URL; ignored when `remote` is set")
+    remote: str | None = Field(None, description="Spark Connect URL, e.g. sc://host:15002")
+    app_name: str = "scim"
+    driver_memory: str = Field("4g", description="driver heap for local runs")
+    shuffle_partitions: int = Field(4, ge=1, description="spark.sql.shuffle.partitions")
+    conf: dict[str, str] = Field(default_factory=dict, description="extra Spark conf pairs")
+
+
+class IdentitySettings(_Section):
+    """Identity resolution: engine backend and decision thresholds."""
+
+    backend: Literal["duckdb", "spark"] = "duckdb"
+    match_threshold: float = Field(0.99, gt=0, lt=1, description="auto-merge at or above this probability")
+    review_threshold: float = Field(0.80, gt=0, lt=1, description="review queue between this and match_threshold")
+    max_cluster_size: int = Field(50, ge=2, description="larger clusters go to review, not merged")
+
+    @field_validator("review_threshold")
+    @classmethod
+    def _review_below_match(cls, v: float, info: Any) -> float:
+        match = info.data.get("match_threshold")
+        if match is not None and v >= match:
+            raise ValueError(f"review_threshold ({v}) must be below match_threshold ({match})")
+        return v
+
+
+class Settings(_Section):
+    """All settings of a SCIM run."""
+
+    env: Literal["local", "production"] = "local"
+    lake_root: str = Field("./lake", description="lake root: a local path or a delta-rs/Spark URI")
+    delta_writer: Literal["deltars", "delta-spark"] = "deltars"
+    timezone: str = Field("Asia/Shanghai", description="business time zone of the daily partitions")
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    hmac_key: SecretStr | None = Field(None, description="HMAC-SHA256 key for identifiers (env only)")
+    hmac_key_file: str | None = Field(None, description="file holding the HMAC key (env only)")
+
+    @field_validator("lake_root")
+    @classmethod
+    def _normalise_root(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("lake_root is empty")
+        if _is_local(v):
+            path = v[len("file://"):] if v.startswith("file://") else v
+            return str(Path(path).expanduser().resolve())
+        return v.rstrip("/")
+
+    # -- derived values ---------------------------------------------------------------
+    @property
+    def lake_is_local(self) -> bool:
+        return _is_local(self.lake_root)
+
+    def lake_path(self, *parts: str) -> str:
+        """URI (or local path) of a location below the lake root."""
+        return "/".join([self.lake_root.rstrip("/"), *[p.strip("/") for p in parts]])
+
+    def hmac_key_bytes(self) -> bytes:
+        """The identifier-hashing key.
+
+        Order: ``SCIM_HMAC_KEY``, then ``SCIM_HMAC_KEY_FILE``; in ``local`` only, a key
+        generated once under ``<lake>/_secrets/hmac.key``. Production without a key raises.
+        """
+        if self.hmac_key is not None and self.hmac_key.get_secret_value():
+            return self.hmac_key.get_secret_value().encode("utf-8")
+        if self.hmac_key_file:
+            path = Path(self.hmac_key_file).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"SCIM_HMAC_KEY_FILE={path} does not exist; create it or unset the variable")
+            key = path.read_bytes().strip()
+            if len(key) < 16:
+                raise ConfigError(f"HMAC key in {path} is shorter than 16 bytes; use a longer random key")
+            return key
+        if self.env == "production":
+            raise ConfigError(
+                "production configuration has no HMAC key: set SCIM_HMAC_KEY or SCIM_HMAC_KEY_FILE "
+                "(identifiers cannot be pseudonymised without it)"
+            )
+        if not self.lake_is_local:
+            raise ConfigError("no HMAC key set and the lake is not local: set SCIM_HMAC_KEY or SCIM_HMAC_KEY_FILE")
+        path = Path(self.lake_root) / "_secrets" / "hmac.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_bytes().strip()
+
+
+def _is_local(uri: str) -> bool:
+    scheme = urlparse(uri).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] == ":\\")
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``SCIM_A__B=v`` -> ``{"a": {"b": "v"}}`` for every known field."""
+    out: dict[str, Any] = {}
+    skip = {"SCIM_CONFIG"}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in skip:
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return out
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _known_env_vars() -> list[str]:
+    names = []
+    for field, info in Settings.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names += [f"{ENV_PREFIX}{field.upper()}__{sub.upper()}" for sub in annotation.model_fields]
+        else:
+            names.append(f"{ENV_PREFIX}{field.upper()}")
+    return names
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build :class:`Settings` from defaults, a YAML file, the environment and overrides.
+
+    Raises :class:`ConfigError` naming the offending source and field.
+    """
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get("SCIM_CONFIG")
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping at the top level")
+        if "hmac_key" in loaded:
+            raise ConfigError(f"config file {path}: hmac_key must not be stored in a file; use SCIM_HMAC_KEY")
+        data = loaded
+        source = str(path)
+    env = _env_overrides(environ)
+    if env:
+        source += " + environment"
+    data = _deep_merge(_deep_merge(data, env), overrides)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            env_name = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"  {where} (env {env_name}): {err['msg']}")
+        hint = "known variables: " + ", ".join(_known_env_vars())
+        raise ConfigError(f"invalid configuration from {source}:\n" + "\n".join(problems) + "\n" + hint) from None
