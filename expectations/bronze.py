@@ -66,7 +66,7 @@ REASON_CODES = [
 QUARANTINE_SPEC: dict[str, Any] = {
     "columns": ["source", "entity", "batch_date", "raw_payload", "reason_code", "reason", "_batch_id", "_ingested_at"],
     "not_null": ["source", "entity", "batch_date", "reason_code", "_batch_id"],
-    "value_sets": {"source": ["weibo", "wechat", "crm"], "reason_code": REASON_CODES},
+    "value_sets": {"source": ["weibo", "wechat", "crm", "crm_jdbc"], "reason_code": REASON_CODES},
 }
 
 RECONCILIATION_SPEC: dict[str, Any] = {

@@ -55,6 +55,25 @@ class IdentitySettings(_Section):
     match_threshold: float = Field(0.99, gt=0, lt=1, description="auto-merge at or above this probability")
     review_threshold: float = Field(0.80, gt=0, lt=1, description="review queue between this and match_threshold")
     max_cluster_size: int = Field(50, ge=2, description="larger clusters go to review, not merged")
+    max_key_records: int = Field(
+        10, ge=2, description="an identifier value (phone, email, unionid...) held by more records never links"
+    )
+    max_block_records: int = Field(
+        200, ge=2, description="a masked phone / handle / full name held by more records does not block"
+    )
+    exclusive_keys: tuple[str, ...] = Field(
+        ("wechat_unionid_hash", "id_number_hash"),
+        description="identifiers a person has only one of: a merge joining two values goes to review",
+    )
+    u_max_pairs: float = Field(2e6, ge=1e3, description="random pairs sampled to estimate Splink u probabilities")
+    m_floor: float = Field(
+        0.01, gt=0, lt=0.5, description="smallest m probability a trained level keeps (no single-field vetoes)"
+    )
+    prior_recall: float = Field(
+        0.6, gt=0, le=1, description="assumed recall of the unique-identifier rules when estimating the match prior"
+    )
+    seed: int = Field(42, description="seed of Splink's u sampling (reproducible models)")
+    waterfall_sample: int = Field(20, ge=1, description="links shown in the waterfall report of each run")
 
     @field_validator("review_threshold")
     @classmethod
@@ -63,6 +82,18 @@ class IdentitySettings(_Section):
         if match is not None and v >= match:
             raise ValueError(f"review_threshold ({v}) must be below match_threshold ({match})")
         return v
+
+
+class IngestSettings(_Section):
+    """Ingestion: CRM file encoding and the JDBC extraction of a PostgreSQL CRM.
+
+    JDBC credentials are read from SCIM_CRM_JDBC_URL / _USER / _PASSWORD, never from files.
+    """
+
+    crm_encoding: Literal["auto", "gbk", "gb18030", "utf-8"] = Field(
+        "auto", description="CRM CSV encoding; auto = manifest, then detection (UTF-8 vs GB18030)")
+    jdbc_schema: str = "crm"
+    jdbc_num_partitions: int = Field(4, ge=1)
 
 
 class Settings(_Section):
@@ -74,6 +105,7 @@ class Settings(_Section):
     timezone: str = Field("Asia/Shanghai", description="business time zone of the daily partitions")
     spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     hmac_key: SecretStr | None = Field(None, description="HMAC-SHA256 key for identifiers (env only)")
     hmac_key_file: str | None = Field(None, description="file holding the HMAC key (env only)")
 
@@ -138,7 +170,8 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     skip = {"SCIM_CONFIG"}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in skip:
+        # SCIM_CRM_JDBC_* are credentials read by the JDBC reader itself, not settings.
+        if not name.startswith(ENV_PREFIX) or name in skip or name.startswith("SCIM_CRM_JDBC_"):
             continue
         path = name[len(ENV_PREFIX):].lower().split("__")
         node = out

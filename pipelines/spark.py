@@ -18,6 +18,8 @@ from pipelines.config import Settings
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+# Debian's libpostgresql-jdbc-java: the driver for the JDBC CRM reader, when installed.
+POSTGRES_JDBC_JAR = "/usr/share/java/postgresql.jar"
 
 
 def splink_similarity_jar() -> str | None:
@@ -49,9 +51,9 @@ def _local_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.warehouse.dir": settings.lake_path("_spark_warehouse") if settings.lake_is_local else "spark-warehouse",
         "spark.python.worker.reuse": "true",
     }
-    jar = splink_similarity_jar()
-    if jar:
-        conf["spark.jars"] = jar
+    jars = [j for j in (splink_similarity_jar(), POSTGRES_JDBC_JAR if os.path.exists(POSTGRES_JDBC_JAR) else None) if j]
+    if jars:
+        conf["spark.jars"] = ",".join(jars)
     return conf
 
 
