@@ -1,0 +1,386 @@
+"""The identity engine: standardised person records in, links, clusters and keys out.
+
+One function, :func:`resolve`, used by the nightly pipeline (:mod:`pipelines.identity.pipeline`)
+and by ``scim link``. Stages, each logged with counts and duration:
+
+1. matching view (:func:`transforms.matching.inputs.prepare_matching_input`) and guard
+   rails: identifier values held by more than ``max_key_records`` records are refused;
+   blocking values held by more than ``max_block_records`` records do not block;
+2. deterministic links on unique identifiers, in priority order;
+3. probabilistic links with Splink (DuckDB or Spark backend): prior from the
+   deterministic rules, u by random sampling, m by EM without labels, then prediction;
+4. human decisions: "match" forces a link, "no_match" forbids one (even through others);
+5. constrained clustering (:func:`transforms.matching.clusters.cluster_links`);
+6. stable customer keys and lineage (:func:`transforms.matching.customer_keys.assign_customer_keys`).
+
+Nothing here reads or writes the lake: :mod:`pipelines.identity.persistence` does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transforms.matching.clusters import cluster_links
+from transforms.matching.customer_keys import assign_customer_keys
+from transforms.matching.deterministic import deterministic_links, null_overshared
+from transforms.matching.inputs import DETERMINISTIC_KEYS, prepare_matching_input
+from transforms.matching import splink_model
+
+log = logging.getLogger("scim.identity")
+
+LINK_OUTPUT_COLUMNS = [
+    "source_l", "record_id_l", "source_r", "record_id_r", "link_type", "rule", "match_probability",
+    "match_weight", "evidence", "matched_on", "accepted", "refused_reason", "status",
+]
+REVIEW_COLUMNS = [
+    "source_l", "record_id_l", "source_r", "record_id_r", "match_probability", "match_weight",
+    "reason", "evidence", "matched_on",
+]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Knobs of the engine; :meth:`from_settings` reads them from ``settings.identity``."""
+
+    match_threshold: float = 0.99
+    review_threshold: float = 0.80
+    max_cluster_size: int = 50
+    max_key_records: int = 10
+    max_block_records: int = 200
+    exclusive_keys: tuple[str, ...] = ("wechat_unionid_hash", "id_number_hash")
+    deterministic_keys: tuple[str, ...] = tuple(DETERMINISTIC_KEYS)
+    u_max_pairs: float = 2e6
+    m_floor: float = 0.01
+    prior_recall: float = 0.6
+    seed: int = 42
+    waterfall_sample: int = 20
+
+    @classmethod
+    def from_settings(cls, identity: Any) -> "EngineConfig":
+        names = {f for f in cls.__dataclass_fields__}
+        values = {k: getattr(identity, k) for k in names if hasattr(identity, k)}
+        for k in ("exclusive_keys", "deterministic_keys"):
+            if k in values:
+                values[k] = tuple(values[k])
+        return cls(**values)
+
+
+@dataclass
+class EngineResult:
+    """Everything one engine run decided. Frames carry ids and scores only, no personal data."""
+
+    clusters: pd.DataFrame  # source, record_id, customer_key, key_since
+    links: pd.DataFrame  # LINK_OUTPUT_COLUMNS
+    review: pd.DataFrame  # REVIEW_COLUMNS
+    lineage: pd.DataFrame  # change_type, old_keys, new_key, records_before, records_after
+    summary: dict[str, Any]
+    reports: dict[str, str] = field(default_factory=dict)  # file name -> HTML
+    model: dict[str, Any] | None = None  # the trained Splink model (settings + parameters)
+
+
+class _Stage:
+    def __init__(self, name: str, timings: dict[str, float]):
+        self.name, self.timings = name, timings
+
+    def __enter__(self):
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.timings[self.name] = round(time.monotonic() - self.t0, 3)
+        return False
+
+
+def resolve(
+    standardised: pd.DataFrame,
+    *,
+    config: EngineConfig = EngineConfig(),
+    run_date: str,
+    previous: pd.DataFrame | None = None,
+    decisions: pd.DataFrame | None = None,
+    issued_keys: set[str] | None = None,
+    backend: str = "duckdb",
+    spark: Any = None,
+    make_reports: bool = False,
+    model: dict[str, Any] | None = None,
+) -> EngineResult:
+    """Resolve identities over standardised person records (pandas, one row per record).
+
+    ``previous``: last run's clusters (``source``, ``record_id``, ``customer_key``,
+    ``key_since``) for stable keys. ``decisions``: reviewer decisions (``source_l``,
+    ``record_id_l``, ``source_r``, ``record_id_r``, ``decision`` in ``match``/``no_match``,
+    ``decided_at``); the latest per pair wins, pairs naming absent records are ignored.
+    ``backend``: ``duckdb`` (embedded) or ``spark`` (needs ``spark``, with Splink's
+    similarity jar on ``spark.jars``). ``model``: a trained Splink model from an earlier
+    result (``EngineResult.model``) to predict with instead of training (same parameters
+    give the same scores on either backend). Raises ValueError for records without source or
+    record_id or with a repeated (source, record_id).
+    """
+    timings: dict[str, float] = {}
+    summary: dict[str, Any] = {"run_date": run_date, "backend": backend}
+    with _Stage("prepare", timings):
+        m = prepare_matching_input(standardised)
+        keys = [k for k in config.deterministic_keys if k in m.columns]
+        m, refused = null_overshared(m, keys, config.max_key_records)
+        m, capped = null_overshared(m, splink_model.CAPPED_COLUMNS, config.max_block_records)
+        for blk, col in splink_model.BLOCKING_COPIES.items():
+            m[blk] = m[col]
+        m, refused_blocks = null_overshared(m, list(splink_model.BLOCKING_COPIES), config.max_block_records)
+    summary.update(records=len(m), refused_key_values=int(len(refused)), refused_key_records=int(refused["records"].sum()),
+                   capped_values=int(len(capped)), unblocked_values=int(len(refused_blocks)))
+    log.info("identity prepare: %d records, %d over-shared identifier values refused (%.1fs)",
+             len(m), len(refused), timings["prepare"])
+
+    with _Stage("deterministic", timings):
+        det = deterministic_links(m, list(keys))
+        det = det.assign(link_type="deterministic", match_probability=1.0, match_weight=np.nan,
+                         evidence=det["rule"].map(lambda r: json.dumps({"rule": r})), matched_on=det["rule"])
+    summary["deterministic_links"] = len(det)
+    log.info("identity deterministic: %d links (%.1fs)", len(det), timings["deterministic"])
+
+    reports: dict[str, str] = {}
+    with _Stage("probabilistic", timings):
+        pred, reports, trained_model = _probabilistic(m, config, backend, spark, make_reports, model)
+    summary["scored_pairs"] = len(pred)
+    log.info("identity probabilistic: %d pairs at or above review threshold (%.1fs)", len(pred), timings["probabilistic"])
+
+    with _Stage("cluster", timings):
+        forced, cannot, n_ignored = _decision_links(decisions, m)
+        auto = pred[pred["match_probability"] >= config.match_threshold]
+        links = pd.concat([forced, det, auto], ignore_index=True)
+        exclusive = m[["unique_id", *[k for k in config.exclusive_keys if k in m.columns]]]
+        clusters, links = cluster_links(m["unique_id"], links, max_cluster_size=config.max_cluster_size,
+                                        exclusive=exclusive, cannot_link=cannot)
+        uncertain = pred[pred["match_probability"] < config.match_threshold]
+        decided = _pair_set(forced) | _pair_set(cannot)
+        uncertain = uncertain[~_in_pairs(uncertain, decided)]
+        # a model link a reviewer rejected is kept in the links table, marked as such
+        rejected = pred[_in_pairs(pred, _pair_set(cannot))]
+        links.loc[links["refused_reason"].isna() & links["accepted"], "status"] = "merged"
+        links.loc[links["refused_reason"].notna(), "status"] = "refused"
+        all_links = pd.concat([
+            links,
+            uncertain.assign(accepted=False, refused_reason=None, status="review"),
+            rejected[rejected["match_probability"] < config.match_threshold].assign(
+                accepted=False, refused_reason="decided_no_match", status="refused"),
+        ], ignore_index=True)
+        review = pd.concat([
+            uncertain.assign(reason="uncertain"),
+            links[links["refused_reason"].isin(["cluster_size_cap", "conflicting_identifier"])].assign(
+                reason=lambda d: d["refused_reason"]),
+        ], ignore_index=True)
+    summary.update(decisions_applied=len(forced) + len(cannot), decisions_ignored=n_ignored,
+                   links_merged=int((all_links["status"] == "merged").sum()),
+                   links_refused=int((all_links["status"] == "refused").sum()), review_pairs=len(review))
+    log.info("identity cluster: %d links merged, %d refused, %d pairs to review (%.1fs)",
+             summary["links_merged"], summary["links_refused"], len(review), timings["cluster"])
+
+    with _Stage("keys", timings):
+        ids = m[["unique_id", "source", "record_id"]]
+        prev = None
+        if previous is not None and len(previous):
+            prev = previous.assign(unique_id=previous["source"].astype(str) + ":" + previous["record_id"].astype(str))
+        assignment, lineage = assign_customer_keys(clusters, prev, run_date, issued_keys)
+        out = ids.merge(assignment, on="unique_id").merge(clusters, on="unique_id")
+    summary.update(clusters=int(out["customer_key"].nunique()),
+                   multi_record_clusters=int((out.groupby("customer_key").size() > 1).sum()),
+                   lineage_changes={k: int(v) for k, v in lineage["change_type"].value_counts().items()},
+                   seconds=timings)
+    log.info("identity keys: %d customers, changes %s (%.1fs)", summary["clusters"], summary["lineage_changes"],
+             timings["keys"])
+
+    return EngineResult(
+        clusters=out[["source", "record_id", "customer_key", "key_since"]].sort_values(["source", "record_id"]).reset_index(drop=True),
+        links=_with_record_ids(all_links, ids)[LINK_OUTPUT_COLUMNS],
+        review=_with_record_ids(review, ids)[REVIEW_COLUMNS],
+        lineage=lineage,
+        summary=summary,
+        reports=reports,
+        model=trained_model,
+    )
+
+
+# -- probabilistic stage -----------------------------------------------------------------------
+
+_PRED_EMPTY = pd.DataFrame({
+    "unique_id_l": pd.Series(dtype=object), "unique_id_r": pd.Series(dtype=object),
+    "link_type": pd.Series(dtype=object), "rule": pd.Series(dtype=object),
+    "match_probability": pd.Series(dtype=float), "match_weight": pd.Series(dtype=float),
+    "evidence": pd.Series(dtype=object), "matched_on": pd.Series(dtype=object),
+})
+
+
+def _splink_input(m: pd.DataFrame) -> pd.DataFrame:
+    cols = splink_model.SPLINK_COLUMNS + list(splink_model.BLOCKING_COPIES)
+    df = m[cols].copy()
+    for c in ("birth_year", "birth_month", "birth_day"):
+        df[c] = df[c].astype("float64")  # nullable ints -> plain floats for every backend
+    return df
+
+
+def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: Any, make_reports: bool,
+                   model: dict[str, Any] | None):
+    if len(m) < 3:
+        return _PRED_EMPTY.copy(), {}, model
+    from splink import DuckDBAPI, Linker, SparkAPI
+
+    data = _splink_input(m)
+    if backend == "spark":
+        if spark is None:
+            raise ValueError("identity backend 'spark' needs a Spark session")
+        # "persist" keeps intermediate tables in executor memory: no checkpoint directory to
+        # configure (that would need the SparkContext, which job code must not touch)
+        db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+        table = db_api.register(spark.createDataFrame(data.astype(object).where(data.notna(), None)))
+    elif backend == "duckdb":
+        db_api = DuckDBAPI()
+        table = db_api.register(data)
+    else:
+        raise ValueError(f"unknown identity backend {backend!r}; use 'duckdb' or 'spark'")
+    if model is None:
+        trainer = Linker(table, splink_model.settings_creator(), log_level=logging.WARNING)
+        _train(trainer, data, config)
+        model = splink_model.regularise(trainer.misc.save_model_to_json(), config.m_floor, 1.0 / config.u_max_pairs)
+    linker = Linker(table, splink_model.settings_creator(model=model), log_level=logging.WARNING)
+    df_pred = linker.inference.predict(threshold_match_probability=config.review_threshold)
+    pred = df_pred.as_pandas_dataframe()
+    reports = _reports(linker, pred, config) if make_reports and len(pred) else {}
+    return _evidence(pred), reports, linker.misc.save_model_to_json()
+
+
+def _train(linker: Any, data: pd.DataFrame, config: EngineConfig) -> None:
+    training = linker.training
+    # Splink sets the prior to 0 when its rules find no pair, which breaks every later step
+    shared = any(data[c].dropna().duplicated().any() for c in splink_model.PRIOR_KEYS)
+    if shared:
+        training.estimate_probability_two_random_records_match(
+            splink_model.deterministic_rules_for_prior(), recall=config.prior_recall)
+    else:
+        log.warning("identity training: no record pair shares a unique identifier; keeping the default prior")
+    training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+    from splink.internals.exceptions import EMTrainingException
+
+    trained = 0
+    for rule in splink_model.training_blocking_rules():
+        # Splink 5's EM session drops the blocked comparisons from the linker's own model
+        # object before training and only restores them on success: keep a copy to restore
+        saved = linker._settings_obj.core_model_settings.copy()
+        try:
+            training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+            trained += 1
+        except (ValueError, EMTrainingException) as exc:
+            linker._settings_obj.core_model_settings = saved
+            # Splink 5 refuses m = 0.0 for a level no pair of this pass supports, and a rule
+            # may find no pair at all on small inputs; the comparisons then keep the m values
+            # of the other passes (or their documented starting values)
+            log.warning("identity training: EM pass skipped (%s)", str(exc).split(".")[0][:200])
+    if not trained:
+        log.warning("identity training: no EM pass ran; m probabilities are the model's starting values")
+
+
+def _evidence(pred: pd.DataFrame) -> pd.DataFrame:
+    """Per pair: match probability and weight, and per comparison its level (gamma) and match
+    weight (Splink's ``mw_`` plus its term-frequency adjustment), and the blocking rule that
+    proposed the pair (``match_key``)."""
+    if pred.empty:
+        return _PRED_EMPTY.copy()
+    names = [c[len("gamma_"):] for c in pred.columns if c.startswith("gamma_")]
+    gammas = {n: pred[f"gamma_{n}"].to_numpy() for n in names}
+    zeros = np.zeros(len(pred))
+    weights = {
+        n: pd.to_numeric(pred.get(f"mw_{n}"), errors="coerce").fillna(0).to_numpy(dtype=float)
+        + (pd.to_numeric(pred[f"mw_tf_adj_{n}"], errors="coerce").fillna(0).to_numpy(dtype=float)
+           if f"mw_tf_adj_{n}" in pred else zeros)
+        for n in names
+    }
+    rule = pred["match_key"].astype(str).to_numpy() if "match_key" in pred else np.full(len(pred), "")
+    evidence, matched = [], []
+    for i in range(len(pred)):
+        item: dict[str, Any] = {"blocking_rule": rule[i]}
+        pos = []
+        for n in names:
+            g, w = int(gammas[n][i]), float(weights[n][i])
+            item[n] = {"gamma": g, "match_weight": round(w, 3)}
+            if g > 0 and w > 0:
+                pos.append(n)
+        evidence.append(json.dumps(item, sort_keys=True))
+        matched.append(",".join(pos))
+    l, r = pred["unique_id_l"].astype(str), pred["unique_id_r"].astype(str)
+    swap = l > r
+    return pd.DataFrame({
+        "unique_id_l": np.where(swap, r, l), "unique_id_r": np.where(swap, l, r),
+        "link_type": "probabilistic", "rule": "splink",
+        "match_probability": pred["match_probability"].astype(float).to_numpy(),
+        "match_weight": pred["match_weight"].astype(float).to_numpy(),
+        "evidence": evidence, "matched_on": matched,
+    })
+
+
+def _reports(linker: Any, pred: pd.DataFrame, config: EngineConfig) -> dict[str, str]:
+    """Match-weights chart and a waterfall chart for a sample of links (no personal data)."""
+    out = {"match_weights.html": linker.visualisations.match_weights_chart().to_html(inline=True)}
+    # the sample spans the decision band: strongest, weakest and around the match threshold
+    order = pred.sort_values(["match_probability", "unique_id_l", "unique_id_r"], ascending=[False, True, True])
+    n = max(1, config.waterfall_sample // 2)
+    near = (order["match_probability"] - config.match_threshold).abs().sort_values(kind="stable").index[:n]
+    sample = pd.concat([order.head(n), order.loc[near]]).drop_duplicates(["unique_id_l", "unique_id_r"])
+    records = [{k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()}
+               for row in sample.to_dict("records")]
+    chart = linker.visualisations.waterfall_chart(records, filter_nulls=True, remove_sensitive_data=True)
+    out["waterfall.html"] = chart.to_html(inline=True)
+    return out
+
+
+# -- decisions and output helpers --------------------------------------------------------------
+
+def _in_pairs(df: pd.DataFrame, pairs: set[tuple[str, str]]) -> np.ndarray:
+    """Boolean mask: is (unique_id_l, unique_id_r) of each row in ``pairs``?"""
+    return np.fromiter((p in pairs for p in zip(df["unique_id_l"], df["unique_id_r"])), dtype=bool, count=len(df))
+
+
+def _pair_set(df: pd.DataFrame) -> set[tuple[str, str]]:
+    return set(zip(df["unique_id_l"], df["unique_id_r"]))
+
+
+def _decision_links(decisions: pd.DataFrame | None, m: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Latest decision per pair -> (forced links, cannot-link pairs, ignored count)."""
+    empty = pd.DataFrame({"unique_id_l": pd.Series(dtype=object), "unique_id_r": pd.Series(dtype=object)})
+    if decisions is None or decisions.empty:
+        return empty.assign(link_type=pd.Series(dtype=object)), empty, 0
+    d = decisions.copy()
+    bad = ~d["decision"].isin(["match", "no_match"])
+    if bad.any():
+        raise ValueError(f"identity decisions: {int(bad.sum())} rows have a decision other than 'match'/'no_match' "
+                         f"(e.g. {d.loc[bad, 'decision'].iloc[0]!r}); fix silver/identity_decisions")
+    a = d["source_l"].astype(str) + ":" + d["record_id_l"].astype(str)
+    b = d["source_r"].astype(str) + ":" + d["record_id_r"].astype(str)
+    d["unique_id_l"], d["unique_id_r"] = np.where(a < b, a, b), np.where(a < b, b, a)
+    d = d.sort_values("decided_at", kind="stable").drop_duplicates(["unique_id_l", "unique_id_r"], keep="last")
+    known = set(m["unique_id"])
+    present = d["unique_id_l"].isin(known) & d["unique_id_r"].isin(known)
+    d = d[present]
+    forced = d[d["decision"] == "match"][["unique_id_l", "unique_id_r"]].assign(
+        link_type="decision", rule="reviewer_match", match_probability=1.0, match_weight=np.nan,
+        evidence=json.dumps({"rule": "reviewer_match"}), matched_on="decision")
+    cannot = d[d["decision"] == "no_match"][["unique_id_l", "unique_id_r"]]
+    return forced.reset_index(drop=True), cannot.reset_index(drop=True), int((~present).sum())
+
+
+def _with_record_ids(links: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
+    look = ids.set_index("unique_id")
+    out = links.copy()
+    for side in ("l", "r"):
+        out[f"source_{side}"] = out[f"unique_id_{side}"].map(look["source"])
+        out[f"record_id_{side}"] = out[f"unique_id_{side}"].map(look["record_id"])
+    for col in LINK_OUTPUT_COLUMNS + REVIEW_COLUMNS:
+        if col not in out.columns:
+            out[col] = None
+    return out.reset_index(drop=True)
