@@ -182,3 +182,8 @@ def test_person_records_cover_every_customer_and_account(env, spark):
     assert out["by_source"] == {"crm": n_crm, "weibo": n_weibo, "wechat": n_wechat}
     pr = lake.read("silver/person_records")
     assert "phone" not in pr.columns and "email" not in pr.columns
+    openids = set(lake.read("bronze/wechat_followers").toPandas()["openid"].dropna())
+    wechat_ids = set(pr.where("source = 'wechat'").toPandas()["record_id"])
+    assert not openids & wechat_ids  # keyed by the openid's HMAC, never the raw openid
+    accounts = set(lake.read("silver/social_accounts").where("platform = 'wechat'").toPandas()["account_id"])
+    assert wechat_ids <= accounts

@@ -159,6 +159,10 @@ def build_person_records(settings: Settings, spark: SparkSession, date: str | dt
             summary = ", ".join(f"{r['source']} {r['reason']}={r['count']}" for r in bad)
             raise PersonRecordError(f"person records rejected by the identity contract: {summary}")
         std = standardise_person_records(good, settings.hmac_key_bytes(), today=day)
+        # A WeChat record's id is its openid, a raw identifier: silver keys it by the openid's
+        # HMAC instead, the same key as silver/social_accounts.account_id.
+        std = std.withColumn("record_id", F.when(F.col("source") == "wechat", F.col("wechat_openid_hash"))
+                             .otherwise(F.col("record_id")))
         result = _write(lake, std, "silver/person_records")
     finally:
         raw.unpersist()
