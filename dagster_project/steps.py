@@ -117,6 +117,31 @@ def _features(ctx: StepContext) -> dict[str, dict[str, Any]]:
     }
 
 
+# -- gold (BI tables for the run date) ------------------------------------------------------
+def _gold_tables() -> dict[str, str]:
+    from pipelines.publish import load_table_specs
+
+    return {table: spec["description"] for table, spec in load_table_specs()["tables"].items()}
+
+
+def _gold(ctx: StepContext) -> dict[str, dict[str, Any]]:
+    from pipelines.publish import headline_numbers, publish_gold
+
+    out = publish_gold(ctx.settings, ctx.spark, ctx.run_date, lake=ctx.lake)
+    missing = out.pop("_missing_inputs", [])
+    if missing:
+        ctx.dagster.log.warning("gold: missing inputs %s", missing)
+    if "gold/brand_sentiment_daily" in out and "gold/campaign_report" in out and "gold/dim_customer" in out:
+        h = headline_numbers(ctx.settings, ctx.spark, lake=ctx.lake)
+        out["gold/dim_customer"].update(customers=h["customers"], link_rate=h["link_rate"],
+                                        consent_rate=h["consent_rate"])
+        out["gold/brand_sentiment_daily"].update(negative_positive_ratio=h["negative_positive_ratio"],
+                                                 negative_spike=h["negative_spike"])
+        rows = "\n".join(f"| {c['name']} | {c['revenue']:,.2f} | {c['conversion_rate']} |" for c in h["top_campaigns"])
+        out["gold/campaign_report"]["plot"] = f"| campaign | revenue | conversion |\n| --- | ---: | ---: |\n{rows}\n"
+    return out
+
+
 STEPS: list[Step] = [
     Step(
         name="ingest",
@@ -159,5 +184,13 @@ STEPS: list[Step] = [
         tables=FEATURE_TABLES,
         run=_features,
         deps=tuple(SILVER_TABLES) + ("silver/identity_clusters",),
+    ),
+    Step(
+        name="gold",
+        group="gold",
+        description="BI tables: customer 360, facts, brand sentiment KPI, attribution, campaigns, CRM export.",
+        tables=_gold_tables(),
+        run=_gold,
+        deps=tuple(SILVER_TABLES) + tuple(IDENTITY_TABLES) + tuple(FEATURE_TABLES),
     ),
 ]

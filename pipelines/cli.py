@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("sample_data.cli", "write generated Weibo/WeChat/CRM landing files and their truth"),
     "ingest": ("pipelines.ingest", "load landing files into bronze and silver Delta tables"),
     "features": ("pipelines.features", "build the customer and account feature tables for one day"),
+    "publish": ("pipelines.publish", "build the gold BI tables for one day"),
     "link": ("pipelines.identity.cli", "run the identity engine on person-record files"),
     "evaluate-identity": ("pipelines.identity.evaluate", "score clusters against a truth file"),
     "train-sentiment": ("pipelines.sentiment_cli", "rebuild the sentiment model from packaged corpora"),

@@ -65,3 +65,19 @@ def print_summary(settings: Settings, result, seconds: float) -> None:
     for e in result.all_events:
         if e.event_type == DagsterEventType.STEP_FAILURE:
             print(f"  step failed: {e.step_key}: {e.event_specific_data.error.message.strip()[:300]}")
+    _print_headline(settings)
+
+
+def _print_headline(settings: Settings) -> None:
+    """The headline numbers from the gold tables, when the run produced them."""
+    from lake_io import Lake
+
+    lake = Lake(settings)
+    if not all(lake.exists(t) for t in ("gold/dim_customer", "gold/brand_sentiment_daily", "gold/campaign_report")):
+        return
+    from pipelines.publish import format_headline, headline_numbers
+    from pipelines.spark import get_spark
+
+    spark = get_spark(settings)
+    print("\nHeadline numbers")
+    print(format_headline(headline_numbers(settings, spark, lake=Lake(settings, spark))))
