@@ -12,7 +12,7 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: install run test bench ui lock clean
+.PHONY: install run test bench ui docs lock clean
 
 install: $(STAMP)
 
@@ -35,8 +35,14 @@ test: install
 bench: install
 	$(VENV)/bin/python -m bench
 
+## docs: regenerate the table catalogue from the lake's Delta metadata and the feature catalogue
+docs: install
+	$(PY) -m pipelines.table_docs --lake $(LAKE) --out docs/tables.md
+	$(PY) -m transforms.features > docs/features.md
+
 ui: install
-	DAGSTER_HOME=$(abspath .dagster_home) sh -c 'mkdir -p $$DAGSTER_HOME && $(VENV)/bin/dagster dev -m dagster_project.definitions'
+	mkdir -p .dagster_home && cp -n dagster_project/dagster.yaml .dagster_home/dagster.yaml || true
+	DAGSTER_HOME=$(abspath .dagster_home) $(VENV)/bin/dagster dev -m dagster_project.definitions
 
 ## lock: re-resolve the pinned set after changing dependencies in pyproject.toml
 lock:

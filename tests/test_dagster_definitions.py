@@ -97,3 +97,20 @@ def test_outside_partitions_is_a_clear_error(settings):
 
     with pytest.raises(ValueError, match="outside the daily partitions"):
         materialize_days(settings, "2020-01-01", "2020-01-01")
+
+
+def test_instance_config_serialises_lake_writers(tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copy(Path(__file__).parents[1] / "dagster_project" / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance = dg.DagsterInstance.get()
+    try:
+        config = instance.get_concurrency_config()
+        assert {"key": "scim/lake-writer", "limit": 1} in config.run_queue_config.tag_concurrency_limits
+        assert config.pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
+    from dagster_project.jobs import nightly_job
+
+    assert nightly_job.tags.get("scim/lake-writer") == "true"
