@@ -30,6 +30,13 @@ def _ingest(ctx: StepContext) -> dict[str, dict[str, Any]]:
                 t["delta_version"] = r["delta_version"]
             totals[QUARANTINE]["rows"] += r["quarantined_records"]
             totals[RECONCILIATION]["rows"] += 1
+    # Erased persons stay erased: drop suppressed subjects that old drops bring back.
+    from pipelines.erase import enforce_suppression
+
+    suppressed = enforce_suppression(ctx.settings, ctx.spark, lake=ctx.lake)
+    for table, n in suppressed.items():
+        if table in totals:
+            totals[table]["suppressed"] = n
     for table in (QUARANTINE, RECONCILIATION):
         if ctx.lake.exists(table):
             totals[table]["delta_version"] = ctx.lake.version(table)

@@ -234,7 +234,7 @@ def load_settings(
         source += " + environment"
     data = _deep_merge(_deep_merge(data, env), overrides)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -243,3 +243,6 @@ def load_settings(
             problems.append(f"  {where} (env {env_name}): {err['msg']}")
         hint = "known variables: " + ", ".join(_known_env_vars())
         raise ConfigError(f"invalid configuration from {source}:\n" + "\n".join(problems) + "\n" + hint) from None
+    if settings.env == "production":
+        settings.hmac_key_bytes()  # production refuses to start without its key
+    return settings

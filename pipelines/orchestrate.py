@@ -36,8 +36,14 @@ def materialize_days(settings: Settings, first: str, last: str, config_file: str
     defs = build_definitions(config_file=config_file, lake_root=settings.lake_root)
     job = defs.resolve_job_def("nightly")
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    from pipelines.locks import run_lock
+
     log.info("materialising partitions %s..%s into %s", first, last, settings.lake_root)
-    return job.execute_in_process(instance=_instance(), tags=tags, raise_on_error=False)
+    if not settings.lake_is_local:  # remote lakes: the scheduler's run queue serialises writers
+        return job.execute_in_process(instance=_instance(), tags=tags, raise_on_error=False)
+    # One writer per local lake: a second `scim run` waits for the lock.
+    with run_lock(settings, job=f"scim run {first}..{last}"):
+        return job.execute_in_process(instance=_instance(), tags=tags, raise_on_error=False)
 
 
 def print_summary(settings: Settings, result, seconds: float) -> None:

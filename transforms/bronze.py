@@ -396,6 +396,9 @@ def json_type_of(variant: Column, name: str) -> Column:
 def _csv_splitter(delimiter: str):
     @F.pandas_udf("array<string>")
     def split(values: pd.Series) -> pd.Series:
+        # A landing line is one record, however long: Python's 128 KiB default field limit
+        # would turn a long but valid free-text field into a misleading malformed_csv.
+        csv.field_size_limit(2**31 - 1)
         out = []
         for line in values:
             if line is None:
