@@ -106,7 +106,8 @@ SPECS: dict[str, dict[str, Any]] = {
     },
     "silver/identity_links": {
         "columns": ["run_date", "source_l", "record_id_l", "source_r", "record_id_r", "link_type", "match_probability", "status"],
-        "keys": ["run_date", "source_l", "record_id_l", "source_r", "record_id_r"],
+        # one row per pair and kind of evidence (a pair can be linked by a key and by the model)
+        "keys": ["run_date", "source_l", "record_id_l", "source_r", "record_id_r", "link_type"],
         "not_null": ["match_probability"],
         "value_sets": {"link_type": ["decision", "deterministic", "probabilistic"]},
         "ranges": {"match_probability": PROBABILITY},

@@ -162,6 +162,11 @@ def resolve(
         uncertain = pred[pred["match_probability"] < config.match_threshold]
         decided = _pair_set(forced) | _pair_set(cannot)
         uncertain = uncertain[~_in_pairs(uncertain, decided)]
+        # An uncertain model pair whose records another link already put in one cluster needs
+        # no reviewer: it is kept in the links table as corroborating evidence.
+        cluster_of = clusters.set_index("unique_id")["cluster_id"]
+        same = (uncertain["unique_id_l"].map(cluster_of).to_numpy() == uncertain["unique_id_r"].map(cluster_of).to_numpy())
+        corroborating, uncertain = uncertain[same], uncertain[~same]
         # a model link a reviewer rejected is kept in the links table, marked as such
         rejected = pred[_in_pairs(pred, _pair_set(cannot))]
         links.loc[links["refused_reason"].isna() & links["accepted"], "status"] = "merged"
@@ -169,6 +174,7 @@ def resolve(
         all_links = pd.concat([
             links,
             uncertain.assign(accepted=False, refused_reason=None, status="review"),
+            corroborating.assign(accepted=False, refused_reason=None, status="corroborating"),
             rejected[rejected["match_probability"] < config.match_threshold].assign(
                 accepted=False, refused_reason="decided_no_match", status="refused"),
         ], ignore_index=True)
