@@ -26,7 +26,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## run: the main job on the embedded default (sample data, local Spark, lake under ./lake)
 run: install
-	$(VENV)/bin/scim run --lake $(LAKE) --persons $(PERSONS) --days $(DAYS) --start $(START)
+	$(VENV)/bin/scim run --sample --lake $(LAKE) --persons $(PERSONS) --days $(DAYS) --start $(START)
 
 ## test: the test suite
 test: install
