@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipelines.config import Settings
+from pipelines.dates import as_date
 
 log = logging.getLogger("scim.features")
 
@@ -64,15 +65,6 @@ INPUTS: dict[str, tuple[str, dict[str, str]]] = {
 
 class FeatureInputError(ValueError):
     """A silver table lacks columns the features need; the message names table, columns and fix."""
-
-
-def _as_date(value: str | dt.date) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"snapshot date {value!r} is not YYYY-MM-DD") from None
 
 
 def _read_input(lake, spark: SparkSession, table: str, missing: list[str]) -> DataFrame:
@@ -163,7 +155,7 @@ def build_features(settings: Settings, spark: SparkSession, snapshot_date: str |
         from lake_io import Lake
 
         lake = Lake(settings, spark)
-    snap = _as_date(snapshot_date)
+    snap = as_date(snapshot_date, "snapshot date")
     params = params or FeatureParams(timezone=settings.timezone)
     registry, taxonomy, traits = load_registry(), load_interest_taxonomy(), load_trait_lexicon()
     missing: list[str] = []

@@ -29,7 +29,8 @@ class DropStatus:
     complete: bool
 
 
-def _fs(settings: Settings) -> tuple[pafs.FileSystem, str]:
+def landing_fs(settings: Settings) -> tuple[pafs.FileSystem, str]:
+    """The landing area's filesystem and root path (local disk or any pyarrow URI)."""
     if settings.lake_is_local:
         return pafs.LocalFileSystem(), settings.lake_path("landing")
     fs, path = pafs.FileSystem.from_uri(settings.lake_path("landing"))
@@ -42,7 +43,7 @@ def _is_file(fs: pafs.FileSystem, path: str) -> bool:
 
 def drop_status(settings: Settings, date: str, sources: tuple[str, ...] = SOURCES) -> list[DropStatus]:
     """Presence and completeness of each source's drop for ``date`` (YYYY-MM-DD)."""
-    fs, root = _fs(settings)
+    fs, root = landing_fs(settings)
     out = []
     for source in sources:
         folder = f"{root}/{source}/{date}"
@@ -54,7 +55,7 @@ def drop_status(settings: Settings, date: str, sources: tuple[str, ...] = SOURCE
 
 def drop_dates(settings: Settings, sources: tuple[str, ...] = SOURCES) -> list[str]:
     """Every date for which at least one source has a drop folder, sorted."""
-    fs, root = _fs(settings)
+    fs, root = landing_fs(settings)
     dates: set[str] = set()
     for source in sources:
         selector = pafs.FileSelector(f"{root}/{source}", allow_not_found=True)
@@ -71,7 +72,7 @@ def complete_dates(settings: Settings, sources: tuple[str, ...] = SOURCES) -> li
 
 def read_manifest(settings: Settings, source: str, date: str) -> dict | None:
     """The drop's manifest, or None when the source wrote none."""
-    fs, root = _fs(settings)
+    fs, root = landing_fs(settings)
     path = f"{root}/{source}/{date}/{MANIFEST}"
     if not _is_file(fs, path):
         return None

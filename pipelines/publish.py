@@ -29,6 +29,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.config import Settings
+from pipelines.dates import as_date
 
 log = logging.getLogger("scim.publish")
 
@@ -73,15 +74,6 @@ def load_table_specs(path: str | Path | None = None) -> dict[str, Any]:
     """The gold metadata (``tables.yaml``): ``{"_common": {col: comment}, "tables": {table: spec}}``."""
     with open(path or TABLES_FILE, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
-
-
-def _as_date(value: str | dt.date) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"publish: run date {value!r} is not YYYY-MM-DD") from None
 
 
 def _read(lake, spark: SparkSession, table: str, missing: list[str]) -> DataFrame:
@@ -165,7 +157,7 @@ def build_gold(settings: Settings, spark: SparkSession, run_date: str | dt.date,
     from transforms.marts.facts import own_brand_flag
     from transforms.text import load_brand_lexicon
 
-    day = _as_date(run_date)
+    day = as_date(run_date, "run date")
     params = params or M.GoldParams(timezone=settings.timezone)
     if lake is None:
         from lake_io import Lake
@@ -277,7 +269,7 @@ def publish_gold(settings: Settings, spark: SparkSession, run_date: str | dt.dat
         for df in persisted:
             df.unpersist()
     out["_missing_inputs"] = missing
-    log.info("publish %s: tables=%d missing_inputs=%s (%.1fs)", _as_date(run_date), len(out) - 1, missing,
+    log.info("publish %s: tables=%d missing_inputs=%s (%.1fs)", as_date(run_date, "run date"), len(out) - 1, missing,
              time.monotonic() - t0)
     return out
 

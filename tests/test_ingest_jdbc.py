@@ -8,21 +8,12 @@ from pyspark.sql import functions as F
 from pipelines.config import load_settings
 
 from postgres import JDBC_JAR, PostgresServer, unavailable_reason
+from sample_data.postgres import DDL as CRM_DDL
 
 pytestmark = pytest.mark.postgres
 
-DDL = """
-CREATE SCHEMA crm;
-CREATE TABLE crm.customers (
-    customer_id text PRIMARY KEY, name text, gender text, mobile text, email text, birth_month smallint,
-    province text, city text, address text, postcode text, store_id text, member_tier text,
-    points_balance integer, register_date date, wechat_openid text, marketing_consent char(1),
-    updated_at timestamp NOT NULL);
-CREATE TABLE crm.orders (
-    order_id text NOT NULL, line_no integer NOT NULL, customer_id text NOT NULL, order_time timestamp NOT NULL,
-    store_id text, channel text, payment_method text, product_id text, product_name text, category text,
-    quantity integer, unit_price numeric(10,2), amount numeric(12,2), coupon_code text, campaign_id text,
-    updated_at timestamp NOT NULL, PRIMARY KEY (order_id, line_no));
+# The CRM schema is the generator's (sample_data/postgres.py), plus a few hand-made rows.
+DDL = CRM_DDL + """
 INSERT INTO crm.customers (customer_id, name, gender, mobile, birth_month, register_date, marketing_consent, updated_at)
 VALUES ('C1', '王先生', '男', '13812345678', 5, '2020-01-01', 'Y', '2026-10-30 10:00:00'),
        ('C2', '李女士', '女', '13912345678', 13, '2021-01-01', 'N', '2026-10-31 11:00:00'),

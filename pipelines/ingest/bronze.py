@@ -29,6 +29,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.config import Settings
+from pipelines.dates import as_date as _as_date
+from pipelines.landing import landing_fs as _landing_fs
 from pipelines.landing import read_manifest
 from transforms import bronze as tb
 
@@ -87,12 +89,6 @@ class EntityResult:
 
 
 # -- landing access --------------------------------------------------------------------------
-def _landing_fs(settings: Settings) -> tuple[pafs.FileSystem, str]:
-    if settings.lake_is_local:
-        return pafs.LocalFileSystem(), settings.lake_path("landing")
-    return pafs.FileSystem.from_uri(settings.lake_path("landing"))
-
-
 def _file_exists(settings: Settings, rel: str) -> bool:
     fs, root = _landing_fs(settings)
     return fs.get_file_info(f"{root}/{rel}").type == pafs.FileType.File
@@ -444,14 +440,3 @@ def ingest_bronze(
                                             require_success=require_success).items():
             out[f"{source}_{entity}"] = result.as_dict()
     return out
-
-
-def _as_date(value: str | dt.date) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"date {value!r} is not YYYY-MM-DD") from None

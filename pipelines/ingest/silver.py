@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipelines.config import Settings
+from pipelines.dates import as_date as _as_date
 from transforms import silver as ts
 from transforms.bronze import SPECS
 
@@ -37,12 +38,6 @@ SILVER_DESCRIPTIONS = {
     "silver/person_records": "standardised person records (identity contract) of every CRM customer and social "
     "account",
 }
-
-
-def _as_date(value: str | dt.date) -> dt.date:
-    from pipelines.ingest.bronze import _as_date as conv
-
-    return conv(value)
 
 
 def bronze_upto(lake, table: str, date: dt.date | None) -> DataFrame | None:
