@@ -52,8 +52,8 @@ class IdentitySettings(_Section):
     """Identity resolution: engine backend and decision thresholds."""
 
     backend: Literal["duckdb", "spark"] = "duckdb"
-    match_threshold: float = Field(0.99, gt=0, lt=1, description="auto-merge at or above this probability")
-    review_threshold: float = Field(0.80, gt=0, lt=1, description="review queue between this and match_threshold")
+    match_threshold: float = Field(0.90, gt=0, lt=1, description="auto-merge at or above this probability")
+    review_threshold: float = Field(0.50, gt=0, lt=1, description="review queue between this and match_threshold")
     max_cluster_size: int = Field(50, ge=2, description="larger clusters go to review, not merged")
     max_key_records: int = Field(
         10, ge=2, description="an identifier value (phone, email, unionid...) held by more records never links"
@@ -64,6 +64,15 @@ class IdentitySettings(_Section):
     exclusive_keys: tuple[str, ...] = Field(
         ("wechat_unionid_hash", "id_number_hash"),
         description="identifiers a person has only one of: a merge joining two values goes to review",
+    )
+    exclusive_sources: tuple[str, ...] = Field(
+        ("weibo", "wechat"),
+        description="sources a person has one account of: a merge joining two accounts of one goes to review",
+    )
+    account_share: float | None = Field(
+        0.5, gt=0, le=1,
+        description="share of an exclusive platform's accounts expected in another source (prior of their pairs); "
+                    "null = Splink's single prior",
     )
     u_max_pairs: float = Field(2e6, ge=1e3, description="random pairs sampled to estimate Splink u probabilities")
     m_floor: float = Field(

@@ -86,12 +86,51 @@ def test_engine_links_sources_with_evidence(first_run, data):
     prob = links[(links["link_type"] == "probabilistic") & (links["status"] == "merged")]
     assert len(prob) > 0 and (prob["match_probability"] >= CONFIG.match_threshold).all()
     evidence = json.loads(prob["evidence"].iloc[0])
-    assert {"name", "nickname", "phone", "birth"} <= set(evidence)
+    assert {"name", "handle", "handle_name", "phone", "birth"} <= set(evidence)
     assert "phone" in prob["matched_on"].iloc[0]
     assert set(res.lineage["change_type"]) == {"new"}
     assert res.summary["clusters"] == res.clusters["customer_key"].nunique()
     # no personal data in the outputs: ids, keys and scores only
     assert not {"full_name", "nickname", "phone_hash"} & (set(links.columns) | set(res.clusters.columns))
+
+
+def test_one_account_per_platform_sends_a_second_account_to_review():
+    from transforms.matching.clusters import cluster_links
+    from pipelines.identity.engine import _exclusive_frame
+
+    m = pd.DataFrame({"unique_id": ["crm:1", "weibo:a", "weibo:b", "wechat:x"],
+                      "source": ["crm", "weibo", "weibo", "wechat"], "wechat_unionid_hash": [None, None, None, "u1"]})
+    links = pd.DataFrame({"unique_id_l": ["crm:1", "crm:1", "crm:1"], "unique_id_r": ["weibo:a", "weibo:b", "wechat:x"],
+                          "link_type": "probabilistic", "match_probability": [0.999, 0.995, 0.99]})
+    clusters, out = cluster_links(m["unique_id"], links, exclusive=_exclusive_frame(m, EngineConfig()))
+    cid = clusters.set_index("unique_id")["cluster_id"]
+    assert cid["weibo:a"] == cid["crm:1"] == cid["wechat:x"] and cid["weibo:b"] != cid["crm:1"]
+    assert out.set_index("unique_id_r").loc["weibo:b", "refused_reason"] == "conflicting_identifier"
+    # without the rule both Weibo accounts join the person
+    clusters, _ = cluster_links(m["unique_id"], links,
+                                exclusive=_exclusive_frame(m, EngineConfig(exclusive_sources=())))
+    assert clusters["cluster_id"].nunique() == 1
+
+
+def test_account_prior_reweighs_cross_platform_pairs_only():
+    import math
+
+    from pipelines.identity.engine import _account_prior, _account_priors
+
+    counts = pd.Series({"crm": 1000, "weibo": 400, "wechat": 500})
+    lam = 1e-5
+    priors = _account_priors(counts, lam, EngineConfig(account_share=0.5))
+    # an account matches at most one record of the larger source: 0.5 / 1000
+    assert priors[("crm", "weibo")] == pytest.approx(5e-4) and priors[("wechat", "weibo")] == pytest.approx(1e-3)
+    assert ("crm", "crm") not in priors
+    assert _account_priors(counts, lam, EngineConfig(account_share=None)) == {}
+    pred = pd.DataFrame({"unique_id_l": ["crm:1", "crm:1"], "unique_id_r": ["weibo:9", "crm:2"],
+                         "match_weight": [3.0, 3.0], "match_probability": [0.0, 0.0]})
+    out = _account_prior(pred, counts, lam, EngineConfig(account_share=0.5))
+    shift = math.log2(5e-4 / (1 - 5e-4)) - math.log2(lam / (1 - lam))
+    assert out["match_weight"].tolist() == pytest.approx([3.0 + shift, 3.0])
+    assert out["match_probability"].iloc[0] == pytest.approx(1 / (1 + 2 ** -(3.0 + shift)))
+    assert out["match_probability"].iloc[1] == pytest.approx(1 / (1 + 2 ** -3.0))
 
 
 def test_shared_and_junk_identifiers_never_link(data):

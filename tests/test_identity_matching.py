@@ -52,23 +52,48 @@ def test_name_levels_surname_only_full_and_pinyin():
     assert level_of(comp, {"surname": None}, song_only) == "name missing"
 
 
-def test_nickname_levels_against_name_pinyin():
-    comp = splink_model.nickname_comparison()
-    crm_full = {"nickname": None, "nick_key": None, "name_full_pinyin": "songxiaomei", "surname_pinyin": "song",
-                "nick_sn_first": None, "nick_sn_last": None}
-    crm_surname = dict(crm_full, name_full_pinyin=None)
-    weibo = {"nickname": "songxiaomei88", "nick_key": "songxiaomei", "name_full_pinyin": None, "surname_pinyin": None,
-             "nick_sn_first": "song", "nick_sn_last": "mei"}
-    assert level_of(comp, weibo, weibo) == "nickname exact"
-    assert level_of(comp, weibo, dict(weibo, nickname="宋小美")) == "nickname letters exact"
-    assert level_of(comp, weibo, crm_full) == "nickname spells the other's name"
-    assert level_of(comp, crm_full, weibo) == "nickname spells the other's name"
-    assert level_of(comp, dict(weibo, nick_key="songxiaomeo", nickname="x"), weibo) == "nickname similar"
-    assert level_of(comp, weibo, crm_surname) == "nickname embeds the other's surname"
-    ericzhang = dict(weibo, nickname="ericzhang", nick_key="ericzhang", nick_sn_first=None, nick_sn_last="zhang")
-    assert level_of(comp, dict(crm_surname, surname_pinyin="zhang"), ericzhang) == "nickname embeds the other's surname"
+def test_handle_levels_handle_against_handle():
+    comp = splink_model.handle_comparison()
+    weibo = {"nickname": "songxiaomei88", "nick_key": "songxiaomei", "syll_key": "mei song xiao"}
+    assert level_of(comp, weibo, weibo) == "handle exact"
+    # given name first (Western order) on the other platform: same syllables, other order
+    assert level_of(comp, weibo, {"nickname": "xiaomeisong", "nick_key": "xiaomeisong", "syll_key": "mei song xiao"}) \
+        == "same pinyin syllables, any order"
+    assert level_of(comp, dict(weibo, syll_key=None), dict(weibo, nickname="宋小美", syll_key=None)) == "handle letters exact"
+    assert level_of(comp, dict(weibo, nick_key="songxiaomeo", nickname="x", syll_key=None), weibo) == "handle similar"
+    assert level_of(comp, weibo, {"nickname": "一只咸鱼", "nick_key": "yizhixianyu", "syll_key": "xian yi yu zhi"}) == "else"
+    assert level_of(comp, weibo, {"nickname": None, "nick_key": None, "syll_key": "mei song xiao"}) == "a record without a handle"
+
+
+def test_handle_name_levels_handle_against_crm_name():
+    comp = splink_model.handle_name_comparison()
+    crm_full = {"nickname": None, "nick_key": None, "name_full_pinyin": "songxiaomei", "syll_key": "mei song xiao",
+                "surname_pinyin": "song", "surname_rare": True, "nick_sn_first": None, "nick_sn_last": None}
+    crm_surname = dict(crm_full, name_full_pinyin=None, syll_key=None)
+    weibo = {"nickname": "songxiaomei88", "nick_key": "songxiaomei", "syll_key": "mei song xiao", "name_full_pinyin": None,
+             "surname_pinyin": None, "surname_rare": None, "nick_sn_first": "song", "nick_sn_last": "mei"}
+    assert level_of(comp, weibo, crm_full) == "handle spells the other's full name"
+    assert level_of(comp, crm_full, weibo) == "handle spells the other's full name"
+    reordered = dict(weibo, nickname="xiaomei_song", nick_key="xiaomeisong", nick_sn_first="xiao", nick_sn_last="song")
+    assert level_of(comp, reordered, crm_full) == "handle spells the other's full name"
+    assert level_of(comp, weibo, crm_surname) == "handle embeds the other's (rare) surname"
+    ericzhang = dict(weibo, nickname="ericzhang", nick_key="ericzhang", syll_key=None, nick_sn_first=None, nick_sn_last="zhang")
+    zhang = dict(crm_surname, surname_pinyin="zhang", surname_rare=False)
+    assert level_of(comp, zhang, ericzhang) == "handle embeds the other's (common) surname"
     assert level_of(comp, weibo, dict(crm_surname, surname_pinyin="wang")) == "else"
-    assert level_of(comp, crm_full, crm_surname) == "nothing to compare"
+    assert level_of(comp, crm_full, crm_surname) == "not a handle-and-name pair"
+    assert level_of(comp, weibo, weibo) == "not a handle-and-name pair"  # handle vs handle is the other comparison
+
+
+def test_syllable_key_ignores_word_order_and_rejects_non_pinyin():
+    from transforms.matching.inputs import syllable_key
+
+    assert syllable_key("liqianyun") == syllable_key("qianyunli") == "li qian yun"
+    assert syllable_key("zhangjiamin") == syllable_key("jiaminzhang")
+    assert syllable_key("xinan") is not None  # the split backtracks rather than failing
+    assert syllable_key("vivianzhao") is None  # not wholly pinyin
+    assert syllable_key("zhang") is None  # one syllable says little
+    assert syllable_key(None) is None
 
 
 def test_phone_levels_masked_against_full():
@@ -117,7 +142,7 @@ def test_gender_location_address_levels():
 def test_comparisons_compile_for_spark_dialect():
     settings = splink_model.settings_creator().create_settings_dict("spark")
     assert [c["output_column_name"] for c in settings["comparisons"]] == [
-        "name", "nickname", "phone", "birth", "gender", "location", "address"]
+        "name", "handle", "handle_name", "phone", "birth", "gender", "location", "address"]
     assert len(settings["blocking_rules_to_generate_predictions"]) == len(splink_model.prediction_blocking_rules())
 
 

@@ -50,12 +50,14 @@ REVIEW_COLUMNS = [
 class EngineConfig:
     """Knobs of the engine; :meth:`from_settings` reads them from ``settings.identity``."""
 
-    match_threshold: float = 0.99
-    review_threshold: float = 0.80
+    match_threshold: float = 0.90
+    review_threshold: float = 0.50
     max_cluster_size: int = 50
     max_key_records: int = 10
     max_block_records: int = 200
     exclusive_keys: tuple[str, ...] = ("wechat_unionid_hash", "id_number_hash")
+    exclusive_sources: tuple[str, ...] = ("weibo", "wechat")
+    account_share: float | None = 0.5
     deterministic_keys: tuple[str, ...] = tuple(DETERMINISTIC_KEYS)
     u_max_pairs: float = 2e6
     m_floor: float = 0.01
@@ -67,7 +69,7 @@ class EngineConfig:
     def from_settings(cls, identity: Any) -> "EngineConfig":
         names = {f for f in cls.__dataclass_fields__}
         values = {k: getattr(identity, k) for k in names if hasattr(identity, k)}
-        for k in ("exclusive_keys", "deterministic_keys"):
+        for k in ("exclusive_keys", "exclusive_sources", "deterministic_keys"):
             if k in values:
                 values[k] = tuple(values[k])
         return cls(**values)
@@ -156,7 +158,7 @@ def resolve(
         forced, cannot, n_ignored = _decision_links(decisions, m)
         auto = pred[pred["match_probability"] >= config.match_threshold]
         links = pd.concat([forced, det, auto], ignore_index=True)
-        exclusive = m[["unique_id", *[k for k in config.exclusive_keys if k in m.columns]]]
+        exclusive = _exclusive_frame(m, config)
         clusters, links = cluster_links(m["unique_id"], links, max_cluster_size=config.max_cluster_size,
                                         exclusive=exclusive, cannot_link=cannot)
         uncertain = pred[pred["match_probability"] < config.match_threshold]
@@ -214,6 +216,15 @@ def resolve(
     )
 
 
+def _exclusive_frame(m: pd.DataFrame, config: EngineConfig) -> pd.DataFrame:
+    """Per record, the values a person holds only one of: the exclusive identifiers, and for
+    each source in ``exclusive_sources`` the record's own id (one account per platform)."""
+    out = m[["unique_id", *[k for k in config.exclusive_keys if k in m.columns]]].copy()
+    for source in config.exclusive_sources:
+        out[f"account:{source}"] = m["unique_id"].where(m["source"] == source, None)
+    return out
+
+
 # -- probabilistic stage -----------------------------------------------------------------------
 
 _PRED_EMPTY = pd.DataFrame({
@@ -256,10 +267,65 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
         _train(trainer, data, config)
         model = splink_model.regularise(trainer.misc.save_model_to_json(), config.m_floor, 1.0 / config.u_max_pairs)
     linker = Linker(table, splink_model.settings_creator(model=model), log_level=logging.WARNING)
-    df_pred = linker.inference.predict(threshold_match_probability=config.review_threshold)
-    pred = df_pred.as_pandas_dataframe()
+    lam = float(model["probability_two_random_records_match"])
+    counts = m["source"].value_counts()
+    shift = _max_prior_shift(counts, lam, config)
+    df_pred = linker.inference.predict(threshold_match_weight=_logit2(config.review_threshold) - shift)
+    pred = _account_prior(df_pred.as_pandas_dataframe(), counts, lam, config)
+    pred = pred[pred["match_probability"] >= config.review_threshold].reset_index(drop=True)
     reports = _reports(linker, pred, config) if make_reports and len(pred) else {}
     return _evidence(pred), reports, linker.misc.save_model_to_json()
+
+
+def _logit2(p: float) -> float:
+    return math.log2(p / (1.0 - p))
+
+
+def _account_priors(counts: pd.Series, lam: float, config: EngineConfig) -> dict[tuple[str, str], float]:
+    """Prior match probability per pair of sources where one side is an exclusive source.
+
+    A person has one account on an exclusive platform (``exclusive_sources``), so an account
+    matches at most one of the ``n`` records of another source: its prior is
+    ``account_share / n`` (``account_share``: the share of accounts expected to have a record
+    on the other side; 0.5 says "no idea"), taking the larger source as ``n``. Splink's
+    single prior, estimated over all pairs, is dominated by same-source pairs and
+    understates it. Pairs of one source, or of two non-exclusive sources, keep ``lam``.
+    """
+    if not config.account_share:
+        return {}
+    out = {}
+    sources = sorted(counts.index)
+    for i, a in enumerate(sources):
+        for b in sources[i + 1:]:
+            if a in config.exclusive_sources or b in config.exclusive_sources:
+                out[(a, b)] = min(0.5, config.account_share / max(int(counts[a]), int(counts[b]), 1))
+    return out
+
+
+def _max_prior_shift(counts: pd.Series, lam: float, config: EngineConfig) -> float:
+    priors = _account_priors(counts, lam, config)
+    return max([0.0] + [_logit2(p) - _logit2(lam) for p in priors.values()])
+
+
+def _account_prior(pred: pd.DataFrame, counts: pd.Series, lam: float, config: EngineConfig) -> pd.DataFrame:
+    """Re-weigh Splink's scores of cross-platform pairs with their own prior (see :func:`_account_priors`).
+
+    Match weights are additive, so a different prior is a constant shift of the weight;
+    the per-comparison weights (the evidence) are unchanged.
+    """
+    priors = _account_priors(counts, lam, config)
+    if pred.empty or not priors:
+        return pred
+    src_l = pred["unique_id_l"].astype(str).str.split(":", n=1).str[0]
+    src_r = pred["unique_id_r"].astype(str).str.split(":", n=1).str[0]
+    lo, hi = np.minimum(src_l, src_r), np.maximum(src_l, src_r)
+    base = _logit2(lam)
+    shift = pd.Series([_logit2(priors[(a, b)]) - base if (a, b) in priors else 0.0 for a, b in zip(lo, hi)],
+                      index=pred.index)
+    out = pred.copy()
+    out["match_weight"] = out["match_weight"].astype(float) + shift
+    out["match_probability"] = 1.0 / (1.0 + np.exp2(-out["match_weight"]))
+    return out
 
 
 def _train(linker: Any, data: pd.DataFrame, config: EngineConfig) -> None:

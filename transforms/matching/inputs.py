@@ -26,6 +26,9 @@ DETERMINISTIC_KEYS = [
     "wechat_unionid_hash", "id_number_hash", "wechat_openid_hash", "phone_hash", "email_hash", "qq_hash",
 ]
 
+#: A surname held by fewer than this share of the records that have one is "rare".
+RARE_SURNAME_SHARE = 0.01
+
 _NON_LETTERS = re.compile(r"[^a-z]+")
 
 # Surname characters whose usual reading differs from the common one (pypinyin reads the
@@ -68,6 +71,52 @@ def embedded_surnames(key: object) -> tuple[str | None, str | None]:
     first = next((key[:n] for n in range(min(6, len(key)), 1, -1) if key[:n] in known), None)
     last = next((key[-n:] for n in range(min(6, len(key) - 1), 1, -1) if key[-n:] in known), None)
     return first, last
+
+
+@lru_cache(maxsize=1)
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless Mandarin syllable pypinyin knows (``ü`` as ``v``), vowel-less interjections left out."""
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out = set()
+    for readings in pinyin_dict.values():
+        for r in readings.split(","):
+            n = to_normal(r).replace("ü", "v")
+            if n.isascii() and n.isalpha() and any(v in n for v in "aeiouv"):
+                out.add(n)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=200_000)
+def syllable_key(letters: object) -> str | None:
+    """The pinyin syllables of a letter string, sorted: word order does not matter.
+
+    ``liqianyun``, ``qianyunli`` (given name first, Western order) and ``li qian yun`` all
+    give ``li qian yun``. The split prefers long syllables and backtracks when the rest
+    does not split. None when the string is not wholly pinyin (``vivianzhao``) or has
+    fewer than two syllables or five letters: such keys say little about a person.
+    """
+    if not isinstance(letters, str) or len(letters) < 5 or len(letters) > 40:
+        return None
+    known = pinyin_syllables()
+    n = len(letters)
+
+    @lru_cache(maxsize=None)
+    def split(i: int) -> tuple[str, ...] | None:
+        if i == n:
+            return ()
+        for j in range(min(n, i + 6), i, -1):
+            if letters[i:j] in known:
+                rest = split(j)
+                if rest is not None:
+                    return (letters[i:j], *rest)
+        return None
+
+    parts = split(0)
+    if not parts or len(parts) < 2:
+        return None
+    return " ".join(sorted(parts))
 
 
 def _letters(text: str) -> str:
@@ -126,7 +175,7 @@ def prepare_matching_input(records: pd.DataFrame) -> pd.DataFrame:
 
     Adds ``unique_id`` (``source:record_id``), ``name_full`` / ``name_full_pinyin`` (only
     when the given name is known: a bare surname is not a full name), ``surname_pinyin``,
-    ``nick_key`` (see :func:`handle_key`), ``phone_p3l4`` (prefix3 + last4, filled for
+    ``nick_key`` (see :func:`handle_key`), ``syll_key`` (see :func:`syllable_key`), ``phone_p3l4`` (prefix3 + last4, filled for
     masked numbers too), ``nick_sn_first`` / ``nick_sn_last`` (see :func:`embedded_surnames`),
     and normalises blanks to null. Raises ValueError naming the fix
     when ``source`` or ``record_id`` is missing or null, or when (source, record_id) repeats.
@@ -165,6 +214,14 @@ def prepare_matching_input(records: pd.DataFrame) -> pd.DataFrame:
     pdf["surname_pinyin"] = given_sp.where(given_sp.notna(), pdf["surname"].map(surname_pinyin))
     romanised = pdf["nickname_latin"].where(pdf["nickname_latin"].notna(), pdf["nickname_pinyin"])
     pdf["nick_key"] = [handle_key(n, p) for n, p in zip(pdf["nickname"], romanised)]
+    # syllables of the handle (social records) or of the full name (records with a name):
+    # compares 李倩芸 / liqianyun / qianyunli / 倩芸李 as the same three syllables
+    letters = pdf["nick_key"].where(pdf["nick_key"].notna(), pdf["name_full_pinyin"])
+    pdf["syll_key"] = [syllable_key(v) for v in letters]
+    # a surname shared by under 1% of the named records ("rare") says more than 王 or 李
+    named = pdf["surname_pinyin"].dropna()
+    share = named.map(named.value_counts(normalize=True))
+    pdf["surname_rare"] = share.lt(RARE_SURNAME_SHARE).reindex(pdf.index).astype("boolean")
     embedded = [embedded_surnames(k) for k in pdf["nick_key"]]
     pdf["nick_sn_first"] = [e[0] for e in embedded]
     pdf["nick_sn_last"] = [e[1] for e in embedded]

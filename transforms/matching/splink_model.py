@@ -32,18 +32,18 @@ from splink.blocking_rule_library import CustomRule
 #: Columns the Splink input table must hold (the rest of the matching view is dropped).
 SPLINK_COLUMNS = [
     "unique_id", "source", "surname", "surname_pinyin", "name_full", "name_full_pinyin", "nickname",
-    "nick_key", "nick_sn_first", "nick_sn_last", "gender", "birth_year", "birth_month", "birth_day", "phone_hash", "phone_prefix3",
+    "nick_key", "syll_key", "nick_sn_first", "nick_sn_last", "surname_rare", "gender", "birth_year", "birth_month", "birth_day", "phone_hash", "phone_prefix3",
     "phone_last4", "phone_p3l4", "province", "city", "address", "postcode",
     "wechat_unionid_hash", "wechat_openid_hash", "email_hash",
 ]
 
 #: Values of these columns held by more than ``max_block_records`` records are nulled before
 #: matching: a masked phone or handle that common is junk (138****0000, "user") not evidence.
-CAPPED_COLUMNS = ["phone_p3l4", "nick_key"]
+CAPPED_COLUMNS = ["phone_p3l4", "nick_key", "syll_key"]
 
 #: Blocking-only copies of common-but-genuine values (王伟 is a real full name shared by
 #: thousands): too-common values stop blocking but still count as evidence in comparisons.
-BLOCKING_COPIES = {"blk_name": "name_full", "blk_name_pinyin": "name_full_pinyin"}
+BLOCKING_COPIES = {"blk_name": "name_full", "blk_name_pinyin": "name_full_pinyin", "blk_nickname": "nickname"}
 
 
 def _null(sql: str, label: str) -> cll.CustomLevel:
@@ -82,11 +82,37 @@ def name_comparison() -> cl.CustomComparison:
     )
 
 
-def nickname_comparison() -> cl.CustomComparison:
-    """A social handle against the other record's handle, name pinyin or surname."""
+def handle_comparison() -> cl.CustomComparison:
+    """A social handle against another record's handle (both records have one).
+
+    Kept apart from :func:`handle_name_comparison` so that EM learns how often true pairs
+    of *social* records share a handle, instead of averaging it with social-vs-CRM pairs
+    (which never do).
+    """
+    return cl.CustomComparison(
+        output_column_name="handle",
+        comparison_description="handle vs handle: exact, same pinyin syllables, same letters, similar",
+        comparison_levels=[
+            _null("nickname_l IS NULL OR nickname_r IS NULL", "a record without a handle"),
+            # exact levels are adjusted by the frequency of the value they compare:
+            # "一只咸鱼" is a cliche, "一只咸鱼6356" is a person
+            _level("nickname_l = nickname_r", "handle exact", 0.3,
+                   tf_adjustment_column="nickname", tf_adjustment_weight=1.0),
+            _level("syll_key_l = syll_key_r", "same pinyin syllables, any order", 0.1,
+                   tf_adjustment_column="syll_key", tf_adjustment_weight=1.0),
+            _level("nick_key_l = nick_key_r", "handle letters exact", 0.1,
+                   tf_adjustment_column="nick_key", tf_adjustment_weight=1.0),
+            cll.JaroWinklerLevel("nick_key", 0.9).configure(m_probability=0.05, label_for_charts="handle similar"),
+            _else(0.45),
+        ],
+    )
+
+
+def handle_name_comparison() -> cl.CustomComparison:
+    """A social handle against a record that has a name instead (a CRM customer)."""
     comparable = (
-        "(nick_key_l IS NOT NULL AND (nick_key_r IS NOT NULL OR surname_pinyin_r IS NOT NULL))"
-        " OR (nick_key_r IS NOT NULL AND surname_pinyin_l IS NOT NULL)"
+        "(nickname_l IS NOT NULL AND nickname_r IS NULL AND surname_pinyin_r IS NOT NULL)"
+        " OR (nickname_r IS NOT NULL AND nickname_l IS NULL AND surname_pinyin_l IS NOT NULL)"
     )
     spells_name = (
         "(length(name_full_pinyin_r) >= 4 AND instr(nick_key_l, name_full_pinyin_r) > 0)"
@@ -97,19 +123,17 @@ def nickname_comparison() -> cl.CustomComparison:
         " OR surname_pinyin_l = nick_sn_first_r OR surname_pinyin_l = nick_sn_last_r"
     )
     return cl.CustomComparison(
-        output_column_name="nickname",
-        comparison_description="nickname vs nickname, name pinyin or surname",
+        output_column_name="handle_name",
+        comparison_description="handle vs name: spells the name (any order), embeds the surname",
         comparison_levels=[
-            _null(f"NOT ({comparable})", "nothing to compare"),
-            # both exact levels are adjusted by handle frequency: "一只咸鱼" is a cliche
-            _level("nickname_l = nickname_r", "nickname exact", 0.2,
-                   tf_adjustment_column="nick_key", tf_adjustment_weight=1.0),
-            _level("nick_key_l = nick_key_r", "nickname letters exact", 0.15,
-                   tf_adjustment_column="nick_key", tf_adjustment_weight=1.0),
-            _level(spells_name, "nickname spells the other's name", 0.2),
-            cll.JaroWinklerLevel("nick_key", 0.9).configure(m_probability=0.05, label_for_charts="nickname similar"),
-            _level(embeds_surname, "nickname embeds the other's surname", 0.1),
-            _else(0.3),
+            _null(f"NOT ({comparable})", "not a handle-and-name pair"),
+            _level(f"syll_key_l = syll_key_r OR {spells_name}", "handle spells the other's full name", 0.1),
+            # surname frequency matters (王 is 7% of people): Splink's tf adjustment needs an
+            # exact level, so rare and common surnames are two levels instead
+            _level(f"({embeds_surname}) AND coalesce(surname_rare_l, surname_rare_r)",
+                   "handle embeds the other's (rare) surname", 0.1),
+            _level(embeds_surname, "handle embeds the other's (common) surname", 0.2),
+            _else(0.6),
         ],
     )
 
@@ -204,7 +228,7 @@ def address_comparison() -> cl.CustomComparison:
 
 def comparisons() -> list[cl.CustomComparison]:
     return [
-        name_comparison(), nickname_comparison(), phone_comparison(), birth_comparison(),
+        name_comparison(), handle_comparison(), handle_name_comparison(), phone_comparison(), birth_comparison(),
         gender_comparison(), location_comparison(), address_comparison(),
     ]
 
@@ -218,7 +242,9 @@ def prediction_blocking_rules() -> list:
     return [
         block_on("phone_p3l4"),
         block_on("blk_name"),
+        block_on("blk_nickname"),
         block_on("nick_key"),
+        block_on("syll_key"),
         CustomRule("l.nick_key = r.blk_name_pinyin"),
         CustomRule("l.blk_name_pinyin = r.nick_key"),
         block_on("surname", "phone_last4"),

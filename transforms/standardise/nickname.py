@@ -1,7 +1,7 @@
 """Social screen names (Weibo screen_name, WeChat nickname).
 
 Rules: width folding, traditional -> simplified, Latin lower-cased, and only letters,
-digits and Chinese characters kept (emoji, ★☆♡~_-. and other decoration dropped).
+digits and Chinese characters kept (emoji, ★☆♡~_-., 丶 and other decoration dropped).
 Platform default names (微信用户, 用户5873...) are not names: they give None and the
 issue ``default_name``. ``nickname_pinyin`` romanises the Chinese characters (小王子1990 ->
 ``xiaowangzi1990``); ``nickname_latin`` keeps only the letters of that
@@ -24,6 +24,8 @@ _DEFAULT_NAMES = re.compile(
     r"(微信用户|微博用户|手机用户\d*|用户\d{4,}|新用户\d*|weibouser\d*|wxuser\d*|user\d{5,}|匿名用户|未命名)"
 )
 _LATIN = re.compile(r"[a-z]+")
+# CJK strokes and kana used as decoration in handles (温柔且坚定丶, 小鱼ゞ): not part of the name
+_DECORATION = frozenset("丶灬丿乀乂〆ゞヾ")
 
 
 class NicknameResult(NamedTuple):
@@ -41,6 +43,8 @@ FIELDS = NicknameResult._fields
 
 def _keep(ch: str) -> bool:
     # Letters (any script), decimal digits and Chinese characters; everything else is decoration.
+    if ch in _DECORATION:
+        return False
     return is_han(ch) or unicodedata.category(ch) in ("Lu", "Ll", "Lo", "Lt", "Nd")
 
 
