@@ -69,6 +69,14 @@ class IdentitySettings(_Section):
         ("weibo", "wechat"),
         description="sources a person has one account of: a merge joining two accounts of one goes to review",
     )
+    conflict_checked_keys: tuple[str, ...] = Field(
+        ("phone_hash", "email_hash", "qq_hash"),
+        description="identifiers people sometimes share: their links go to review when the records conflict",
+    )
+    conflict_attributes: tuple[str, ...] = Field(
+        ("gender", "birth_year", "birth_month", "birth_day"),
+        description="attributes both records know and disagree on that make a shared identifier a conflict",
+    )
     account_share: float | None = Field(
         0.5, gt=0, le=1,
         description="share of an exclusive platform's accounts expected in another source (prior of their pairs); "

@@ -133,6 +133,27 @@ def test_account_prior_reweighs_cross_platform_pairs_only():
     assert out["match_probability"].iloc[1] == pytest.approx(1 / (1 + 2 ** -3.0))
 
 
+def test_shared_email_between_conflicting_records_goes_to_review():
+    # mother and daughter: one e-mail, different birth months; a true duplicate: same month
+    records = pd.DataFrame([
+        dict(source="crm", record_id="M", surname="周", full_name="周", gender="f", birth_month=3, email_hash="e1"),
+        dict(source="crm", record_id="D", surname="周", full_name="周", gender="f", birth_month=9, email_hash="e1"),
+        dict(source="crm", record_id="A", surname="李", full_name="李", gender="m", birth_month=5, email_hash="e2"),
+        dict(source="crm", record_id="B", surname="李", full_name="李", gender="m", birth_month=None, email_hash="e2"),
+    ])
+    res = resolve(records, config=CONFIG, run_date="2026-11-01")
+    key = res.clusters.set_index("record_id")["customer_key"]
+    assert key["M"] != key["D"] and key["A"] == key["B"]  # an unknown month is no conflict
+    assert res.summary["deterministic_conflicts"] == 1
+    review = res.review
+    assert review[["record_id_l", "record_id_r", "reason"]].values.tolist() == [["D", "M", "conflicting_attributes"]]
+    refused = res.links[res.links["status"] == "refused"]
+    assert refused["refused_reason"].tolist() == ["conflicting_attributes"] and refused["rule"].tolist() == ["email"]
+    # the check can be switched off per identifier
+    res = resolve(records, config=EngineConfig(conflict_checked_keys=()), run_date="2026-11-01")
+    assert res.clusters.set_index("record_id")["customer_key"].nunique() == 2
+
+
 def test_shared_and_junk_identifiers_never_link(data):
     records, _ = data
     junk = records.copy()

@@ -30,7 +30,7 @@ import pandas as pd
 
 from transforms.matching.clusters import cluster_links
 from transforms.matching.customer_keys import assign_customer_keys
-from transforms.matching.deterministic import deterministic_links, null_overshared
+from transforms.matching.deterministic import conflicting_attributes, deterministic_links, null_overshared
 from transforms.matching.inputs import DETERMINISTIC_KEYS, prepare_matching_input
 from transforms.matching import splink_model
 
@@ -57,6 +57,8 @@ class EngineConfig:
     max_block_records: int = 200
     exclusive_keys: tuple[str, ...] = ("wechat_unionid_hash", "id_number_hash")
     exclusive_sources: tuple[str, ...] = ("weibo", "wechat")
+    conflict_checked_keys: tuple[str, ...] = ("phone_hash", "email_hash", "qq_hash")
+    conflict_attributes: tuple[str, ...] = ("gender", "birth_year", "birth_month", "birth_day")
     account_share: float | None = 0.5
     deterministic_keys: tuple[str, ...] = tuple(DETERMINISTIC_KEYS)
     u_max_pairs: float = 2e6
@@ -69,7 +71,8 @@ class EngineConfig:
     def from_settings(cls, identity: Any) -> "EngineConfig":
         names = {f for f in cls.__dataclass_fields__}
         values = {k: getattr(identity, k) for k in names if hasattr(identity, k)}
-        for k in ("exclusive_keys", "exclusive_sources", "deterministic_keys"):
+        for k in ("exclusive_keys", "exclusive_sources", "deterministic_keys", "conflict_checked_keys",
+                  "conflict_attributes"):
             if k in values:
                 values[k] = tuple(values[k])
         return cls(**values)
@@ -145,7 +148,12 @@ def resolve(
         det = deterministic_links(m, list(keys))
         det = det.assign(link_type="deterministic", match_probability=1.0, match_weight=np.nan,
                          evidence=det["rule"].map(lambda r: json.dumps({"rule": r})), matched_on=det["rule"])
+        checked = det["rule"].isin([k.removesuffix("_hash") for k in config.conflict_checked_keys])
+        clash = checked & conflicting_attributes(det, m, list(config.conflict_attributes))
+        det, det_clash = det[~clash], det[clash].assign(accepted=False, refused_reason="conflicting_attributes",
+                                                       status="refused")
     summary["deterministic_links"] = len(det)
+    summary["deterministic_conflicts"] = len(det_clash)
     log.info("identity deterministic: %d links (%.1fs)", len(det), timings["deterministic"])
 
     reports: dict[str, str] = {}
@@ -177,6 +185,7 @@ def resolve(
             links,
             uncertain.assign(accepted=False, refused_reason=None, status="review"),
             corroborating.assign(accepted=False, refused_reason=None, status="corroborating"),
+            det_clash,
             rejected[rejected["match_probability"] < config.match_threshold].assign(
                 accepted=False, refused_reason="decided_no_match", status="refused"),
         ], ignore_index=True)
@@ -184,7 +193,10 @@ def resolve(
             uncertain.assign(reason="uncertain"),
             links[links["refused_reason"].isin(["cluster_size_cap", "conflicting_identifier"])].assign(
                 reason=lambda d: d["refused_reason"]),
-        ], ignore_index=True)
+            # a clash whose records other evidence joined anyway needs no reviewer
+            det_clash[det_clash["unique_id_l"].map(cluster_of).to_numpy()
+                      != det_clash["unique_id_r"].map(cluster_of).to_numpy()].assign(reason="conflicting_attributes"),
+        ], ignore_index=True).drop_duplicates(["unique_id_l", "unique_id_r"], keep="first")  # one row per pair
     summary.update(decisions_applied=len(forced) + len(cannot), decisions_ignored=n_ignored,
                    links_merged=int((all_links["status"] == "merged").sum()),
                    links_refused=int((all_links["status"] == "refused").sum()), review_pairs=len(review))

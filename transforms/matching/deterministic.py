@@ -66,3 +66,26 @@ def deterministic_links(pdf: pd.DataFrame, keys: list[str] | None = None) -> pd.
     links = links.sort_values(["unique_id_l", "unique_id_r", "priority"], kind="stable")
     links = links.drop_duplicates(["unique_id_l", "unique_id_r"], keep="first")
     return links[LINK_COLUMNS].reset_index(drop=True)
+
+
+def conflicting_attributes(links: pd.DataFrame, pdf: pd.DataFrame, attributes: list[str]) -> pd.Series:
+    """Per link, True when its two records both know one of ``attributes`` and disagree on it.
+
+    A phone, e-mail or QQ number is unique to a person only most of the time: a mother and
+    daughter share a phone, two 周s get the same e-mail of a name-based pattern. Such a
+    link between records whose gender or birth date parts differ is not safe to merge.
+    ``links`` needs ``unique_id_l`` / ``unique_id_r``; ``pdf`` holds ``unique_id`` and the
+    attributes (missing attribute columns are ignored).
+    """
+    out = pd.Series(False, index=links.index)
+    if links.empty:
+        return out
+    look = pdf.set_index("unique_id")
+    for col in attributes:
+        if col not in look.columns:
+            continue
+        left = links["unique_id_l"].map(look[col])
+        right = links["unique_id_r"].map(look[col])
+        known = left.notna() & right.notna()
+        out |= known & (left.astype(str) != right.astype(str))
+    return out
