@@ -17,10 +17,13 @@ from transforms.text import (
     extract_mentions,
     extract_urls,
     load_brand_lexicon,
+    normalize,
     segment,
     split_repost,
     t2s,
 )
+from transforms.text.enrich import analyse_posts
+from transforms.text.segment import cut, normalize_many
 
 LEXICON = BrandLexicon.from_dict(
     {
@@ -133,7 +136,45 @@ def test_enrich_posts_on_spark(spark):
     out.unpersist()
 
 
+def test_one_pass_sentiment_equals_scoring_the_own_text():
+    from transforms.sentiment import load_model
+
+    model = load_model()
+    texts = ["质量非常好，强烈推荐！[赞]//@小王:太差了[怒]", "不好用，退货了", "//@小王:好评", "", None]
+    cols = analyse_posts(texts, LEXICON, "own_text", model)
+    for i, own in enumerate(cols["own_text"]):
+        expected = model.score_one(own) if own is not None else (None, None, None)
+        got = (cols["sentiment_prob"][i], cols["sentiment_confidence"][i], cols["sentiment_cues"][i])
+        assert got == expected, texts[i]
+    # The first post's own words are positive, the reposted chain negative.
+    assert cols["sentiment_prob"][0] > 0.7
+    whole = analyse_posts(texts[:1], LEXICON, "own_text", model, sentiment_scope="text")
+    assert whole["sentiment_prob"][0] == model.score_one(texts[0])[0] < cols["sentiment_prob"][0]
+    row = analyse_post(texts[0], LEXICON, model=model)
+    assert row["sentiment_prob"] == cols["sentiment_prob"][0] and row["tokens"] == cols["tokens"][0]
+
+
+def test_enrich_posts_with_sentiment_matches_add_sentiment(spark):
+    from transforms.sentiment import add_sentiment
+
+    df = spark.createDataFrame(
+        [("1", "质量非常好，强烈推荐！[赞]//@小王:太差了"), ("2", "客服态度很差[怒]"), ("3", "今天星期三"), ("4", None),
+         ("5", "//@小王:好评")],
+        "mid string, text string",
+    ).coalesce(1)
+    one = enrich_posts(df, lexicon=LEXICON, brand_scope="own_text", sentiment="s")
+    two = add_sentiment(enrich_posts(df, lexicon=LEXICON, brand_scope="own_text"), "own_text", "s")
+    cols = ["mid", "own_text", "tokens", "brand_mentions", "s_positive_prob", "s_confidence", "s_label", "s_needs_review"]
+    assertDataFrameEqual(one.select(cols), two.select(cols))
+    rows = {r.mid: r for r in one.select(cols).collect()}
+    assert rows["1"].s_label == "pos" and rows["2"].s_label == "neg" and rows["3"].s_label == "neu"
+    assert rows["4"].s_positive_prob is None and rows["4"].s_needs_review is False
+    assert rows["5"].own_text == "" and rows["5"].s_positive_prob == 0.5
+
+
 def test_enrich_posts_names_a_missing_column(spark):
     df = spark.createDataFrame([("1",)], "mid string")
     with pytest.raises(ValueError, match="content"):
         enrich_posts(df, text_col="content")
+    with pytest.raises(ValueError, match="sentiment_scope"):
+        enrich_posts(df.withColumnRenamed("mid", "text"), sentiment="s", sentiment_scope="chain")

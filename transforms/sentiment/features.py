@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from collections.abc import Iterable
+
 from transforms.text.extract import EMOTICON_RE, strip_entities
-from transforms.text.segment import get_segmenter, normalize
+from transforms.text.segment import cut, normalize
 
 # Dense features, in the order of the model's dense weights.
 # Punctuation features ('!' and '?' counts) were tried and left out: on review text '!'
@@ -99,15 +101,60 @@ def _cue_table(lex: Lexicons) -> dict[str, tuple[int, float]]:
     return lex._table[0]
 
 
-def scoring_table(lex: Lexicons, weights: dict[str, float]) -> dict[str, tuple[float, tuple[int, float] | None]]:
-    """Token -> (unigram weight, cue or None) for every token that has either, so that
-    scoring does one dictionary look-up per token (bigram weights stay in ``weights``)."""
+_Resolved = tuple[int, float, bool, float]  # (cue kind, value, negated, boost)
+
+
+def _resolve(tok: str, cue_table: dict[str, tuple[int, float]], compound_firsts: frozenset[str]) -> _Resolved | None:
+    """What one word token does to the lexicon features, or None when nothing.
+
+    A cue word is itself (kind, value); an unlisted compound is read as its tail: 不太好 ->
+    太好 -> 好 (negated), 很差 -> 差 (intensified by 很); only a polarity word counts there.
+    """
+    cue = cue_table.get(tok)
+    if cue is not None:
+        return (cue[0], cue[1], False, 1.0)
+    first = tok[0]
+    if len(tok) > 1 and first in compound_firsts:
+        negate = False
+        boost = 1.0
+        if first in _NEG_PREFIXES:
+            negate = True
+        else:
+            lead = cue_table[first]
+            boost = lead[1] if lead[0] == _DEGREE else 0.0
+        cue = cue_table.get(tok[1:])
+        if cue is None and negate and len(tok) > 2:
+            cue = cue_table.get(tok[2:])
+        if cue is not None and cue[0] == _POLARITY and boost:
+            return (_POLARITY, cue[1], negate, boost)
+    return None
+
+
+def _compound_firsts(lex: Lexicons) -> frozenset[str]:
+    """First characters that can open an unlisted compound: negation prefixes and one-character cue words."""
+    return _NEG_PREFIXES | frozenset(k for k in _cue_table(lex) if len(k) == 1)
+
+
+def scoring_table(lex: Lexicons, weights: dict[str, float]) -> dict[str, tuple[float, _Resolved | None]]:
+    """Token -> (unigram weight, what it does to the lexicon features or None) for every
+    token that has a weight or is a cue word, so that scoring does one dictionary look-up
+    per known token (bigram weights stay in ``weights``).
+
+    Only keys that start with a letter or digit are kept: a token that starts otherwise is
+    punctuation to :func:`featurize_tokens`, whose loop then needs no separate test for it
+    on the common path (a token found in the table)."""
     cues = _cue_table(lex)
-    table = {k: (v, cues.get(k)) for k, v in weights.items() if " " not in k}
-    for k, cue in cues.items():
-        if k not in table:
-            table[k] = (0.0, cue)
-    return table
+    firsts = _compound_firsts(lex)
+    keys = [k for k in weights if " " not in k] + [k for k in cues if k not in weights]
+    return {k: (weights.get(k, 0.0), _resolve(k, cues, firsts)) for k in keys if k[:1].isalnum()}
+
+
+def _tables(lex: Lexicons) -> tuple[dict, frozenset[str]]:
+    """(the cue-only scoring table used when collecting training keys, :func:`_compound_firsts`)."""
+    if len(lex._table) < 2:
+        _cue_table(lex)
+        lex._table.append((scoring_table(lex, {}), _compound_firsts(lex)))
+    return lex._table[1]
 
 
 def featurize(
@@ -136,26 +183,45 @@ def featurize(
         return TextFeatures([], [0.0] * len(DENSE_NAMES), 0)
     if not simplified:
         text = normalize(text)
+    emoticons = EMOTICON_RE.findall(text) if "[" in text else ()
+    return featurize_tokens(cut(strip_entities(text)), emoticons, lex, weights, table, bigrams)
+
+
+def featurize_tokens(
+    tokens: Iterable[str],
+    emoticons: Iterable[str],
+    lex: Lexicons,
+    weights: dict[str, float] | None = None,
+    table: dict | None = None,
+    bigrams: bool = True,
+) -> TextFeatures:
+    """:func:`featurize` of a text already segmented: ``tokens`` is the raw output of
+    ``transforms.text.segment.cut`` on the text without entities (punctuation included: it
+    closes clauses), ``emoticons`` the emoticon names of the text without brackets (``哈哈``).
+
+    This is how ``enrich_posts`` scores sentiment from the tokens it has already cut.
+    """
     cue_table = _cue_table(lex)
+    cue_only, compound_firsts = _tables(lex)
     window = lex.negation_window
     collect = weights is None
     if collect:
-        table = None
+        table = cue_only
     elif table is None:
         table = scoring_table(lex, weights)
+    tget = table.get
     wget = weights.get if weights is not None else None
 
     pos = neg = 0.0
     cues = 0
-    if "[" in text:
-        for m in EMOTICON_RE.finditer(text):
-            v = lex.emoticons.get(m.group(1).lower())
-            if v:
-                cues += 1
-                if v > 0:
-                    pos += v
-                else:
-                    neg -= v
+    for name in emoticons:
+        v = lex.emoticons.get(name.lower())
+        if v:
+            cues += 1
+            if v > 0:
+                pos += v
+            else:
+                neg -= v
 
     keys: list[str] = []
     ngram_sum = 0.0
@@ -164,49 +230,36 @@ def featurize(
     degree = 1.0
     flipped = 0
     contrast = 0
-    for tok in get_segmenter().cut(strip_entities(text)):
-        if not tok[0].isalnum():
-            if tok.isspace():
+    for tok in tokens:
+        # The table holds only word tokens with what each does precomputed, so a known word
+        # costs one look-up; an unknown one is punctuation, whitespace, or a word that can
+        # only matter as a compound (不太好).
+        info = tget(tok)
+        if info is None:
+            first = tok[0]
+            if not first.isalnum():
+                if not tok.isspace():
+                    # Punctuation closes a clause: negation and degree do not cross it.
+                    prev = None
+                    pending_neg = 0
+                    degree = 1.0
                 continue
-            # Punctuation closes a clause: negation and degree do not cross it.
-            prev = None
-            pending_neg = 0
-            degree = 1.0
-            continue
+            res = _resolve(tok, cue_table, compound_firsts) if len(tok) > 1 and first in compound_firsts else None
+        else:
+            ngram_sum += info[0]
+            res = info[1]
         if collect:
             keys.append(tok)
             if bigrams and prev is not None:
                 keys.append(prev + " " + tok)
-            cue = cue_table.get(tok)
-        else:
-            if bigrams and prev is not None:
-                ngram_sum += wget(prev + " " + tok, 0.0)
-            info = table.get(tok)
-            if info is None:
-                cue = None
-            else:
-                ngram_sum += info[0]
-                cue = info[1]
+        elif bigrams and prev is not None:
+            ngram_sum += wget(prev + " " + tok, 0.0)
         prev = tok
-        negate = False
-        boost = 1.0
-        if cue is None:
-            first = tok[0]
-            if len(tok) > 1 and (first in _NEG_PREFIXES or first in cue_table):
-                # An unlisted compound: 不太好 -> 太好 -> 好 (negated), 很差 -> 差 (intensified).
-                if first in _NEG_PREFIXES:
-                    negate = True
-                else:
-                    lead = cue_table[first]
-                    boost = lead[1] if lead[0] == _DEGREE else 0.0
-                cue = cue_table.get(tok[1:])
-                if cue is None and negate and len(tok) > 2:
-                    cue = cue_table.get(tok[2:])
-            if cue is None or cue[0] != _POLARITY or not boost:
-                if pending_neg:
-                    pending_neg -= 1
-                continue
-        kind, v = cue
+        if res is None:
+            if pending_neg:
+                pending_neg -= 1
+            continue
+        kind, v, negate, boost = res
         if kind != _POLARITY:
             if kind == _NEGATION:
                 pending_neg = window

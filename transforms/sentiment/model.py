@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.sentiment.features import DENSE_NAMES, Lexicons, featurize, scoring_table
+from transforms.sentiment.features import DENSE_NAMES, Lexicons, TextFeatures, featurize, featurize_tokens, scoring_table
 
 MODEL_DIR = Path(__file__).with_name("model")
 CURRENT_VERSION = "v1"
@@ -63,19 +63,31 @@ class SentimentModel:
         """Uncalibrated score ``z`` and the number of sentiment cues of one text."""
         table, bigrams = self._table()
         f = featurize(text, self.lexicons, simplified=simplified, weights=self.weights, table=table, bigrams=bigrams)
+        return self._z(f), f.cues
+
+    def _z(self, f: TextFeatures) -> float:
         z = self.bias + f.ngram_sum
         for wd, x in zip(self.dense_weights, f.dense):
             z += wd * x
-        return z, f.cues
+        return z
 
-    def score_one(self, text: str | None, simplified: bool = False) -> tuple[float, float, int]:
-        """``(positive probability, confidence, cues)`` of one text."""
-        z, cues = self.decision(text, simplified)
+    def _calibrated(self, z: float, cues: int) -> tuple[float, float, int]:
         a, b = self.calibration
         t = a * z + b
         # Numerically safe logistic.
         p = 1.0 / (1.0 + math.exp(-t)) if t >= 0 else math.exp(t) / (1.0 + math.exp(t))
         return p, abs(2.0 * p - 1.0), cues
+
+    def score_one(self, text: str | None, simplified: bool = False) -> tuple[float, float, int]:
+        """``(positive probability, confidence, cues)`` of one text."""
+        return self._calibrated(*self.decision(text, simplified))
+
+    def score_tokens(self, tokens: Iterable[str], emoticons: Iterable[str] = ()) -> tuple[float, float, int]:
+        """``score_one`` of a text already cut: ``tokens`` and ``emoticons`` as
+        :func:`transforms.sentiment.features.featurize_tokens` takes them."""
+        table, bigrams = self._table()
+        f = featurize_tokens(tokens, emoticons, self.lexicons, weights=self.weights, table=table, bigrams=bigrams)
+        return self._calibrated(self._z(f), f.cues)
 
     def score_texts(self, texts: Iterable[str | None], simplified: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Positive probabilities and confidences (``|2p - 1|``) as two float64 arrays."""

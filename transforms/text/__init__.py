@@ -3,7 +3,7 @@
 Pure functions; ``enrich_posts`` and ``explode_brand_mentions`` are the Spark entry points.
 """
 
-from transforms.text.enrich import analyse_post, enrich_posts, explode_brand_mentions
+from transforms.text.enrich import analyse_post, analyse_posts, enrich_posts, explode_brand_mentions
 from transforms.text.extract import (
     RepostHop,
     extract_emoticons,
@@ -13,7 +13,7 @@ from transforms.text.extract import (
     split_repost,
 )
 from transforms.text.lexicon import Brand, BrandLexicon, LexiconError, load_brand_lexicon
-from transforms.text.segment import get_segmenter, normalize, segment, t2s
+from transforms.text.segment import cut, get_segmenter, normalize, normalize_many, segment, t2s
 
 __all__ = [
     "Brand",
@@ -21,6 +21,8 @@ __all__ = [
     "LexiconError",
     "RepostHop",
     "analyse_post",
+    "analyse_posts",
+    "cut",
     "enrich_posts",
     "explode_brand_mentions",
     "extract_emoticons",
@@ -30,6 +32,7 @@ __all__ = [
     "get_segmenter",
     "load_brand_lexicon",
     "normalize",
+    "normalize_many",
     "segment",
     "split_repost",
     "t2s",

@@ -117,10 +117,22 @@ class BrandLexicon:
             return {}
         pattern, form_to_brand = self._compiled()
         counts: dict[str, int] = {}
-        for m in pattern.finditer(text.lower()):
-            brand = form_to_brand[m.group(0)]
+        for form in pattern.findall(text.lower()):
+            brand = form_to_brand[form]
             counts[brand] = counts.get(brand, 0) + 1
         return counts
+
+    def spans(self, text: str | None) -> list[tuple[int, int]]:
+        """``(start, end)`` of every mention in ``text``, in order, as :meth:`count_mentions`
+        finds them (so that segmentation can keep each one a single word).  Empty for a text
+        whose lower-casing changes its length (a few non-Chinese letters do): offsets into
+        the lower-cased text would not fit the original."""
+        if not text:
+            return []
+        lower = text.lower()
+        if len(lower) != len(text):
+            return []
+        return [m.span() for m in self._compiled()[0].finditer(lower)]
 
     def _compiled(self):
         if not self._matcher:
@@ -129,7 +141,13 @@ class BrandLexicon:
             for form in sorted(form_to_brand, key=lambda f: (-len(f), f)):
                 piece = re.escape(form)
                 if form.isascii():
-                    piece = r"(?<![a-z0-9])" + piece + r"(?![a-z0-9])"
+                    # Whole Latin words: no letter or digit before or after.  The look-behind
+                    # sits after the first character (it checks the character before that one)
+                    # so that every branch starts with a literal: the regex engine then skips
+                    # ahead to a possible first character, about 20x faster on text without
+                    # a mention than a pattern whose branches start with a look-behind.
+                    first = re.escape(form[0])
+                    piece = first + r"(?<![a-z0-9]" + first + ")" + re.escape(form[1:]) + r"(?![a-z0-9])"
                 parts.append(piece)
             pattern = re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
             self._matcher.append((pattern, form_to_brand))
