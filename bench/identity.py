@@ -26,5 +26,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         rows.append({"persons": persons, "records": r.get("records"), "speed_ratio": r.get("speed_ratio"),
                      **{f"scim_{k}": v for k, v in (r.get("scim") or {}).items() if isinstance(v, (int, float))},
                      **{f"plain_{k}": v for k, v in (r.get("plain_splink") or {}).items()
-                        if isinstance(v, (int, float))}})
+                        if isinstance(v, (int, float))},
+                     **{f"scim_f1_{pair}": m.get("f1") for pair, m in
+                        ((r.get("scim") or {}).get("by_source_pair") or {}).items() if m.get("f1") is not None}})
     return {"table": rows, "targets": "precision >= 0.99, F1 >= 0.90, speed ratio <= 1.5"}
