@@ -15,7 +15,10 @@ What one request does (under the lake run lock, so no nightly run interleaves):
 2. **Delete** from every table ``Lake.list_tables()`` finds (bronze, quarantine, silver,
    identity, features, gold, reports): each table's predicate is built from the columns it
    has (ids, keys, hashes, record pairs, raw values; in bronze and quarantine also free
-   text containing a raw phone, e-mail or id). One Delta commit per table that has rows.
+   text containing a raw phone, e-mail or id; in quarantine also every line from whose raw
+   text one of the person's identifiers can be parsed, in any format, see
+   :func:`transforms.suppression.split_suppressed_quarantine`). One Delta commit per table
+   that has rows.
 3. **Vacuum** every table with retention 0 and enforcement off, so no data file of any
    version holds the deleted rows any more, and purge the Delta log of the commits before
    the erasure (their file statistics can hold the person's values); time travel to
@@ -25,7 +28,7 @@ What one request does (under the lake run lock, so no nightly run interleaves):
    counts, files vacuumed): no personal data, no lake hash.
 5. **Suppress**: one ``_audit/suppression`` row per identifier (a token derived from it,
    see :mod:`transforms.suppression`), so old landing files cannot bring the person back;
-   :func:`enforce_suppression` applies the list after each ingest.
+   :func:`enforce_suppression` applies the list after each ingest, to bronze and to quarantine.
 """
 
 from __future__ import annotations
@@ -47,12 +50,19 @@ import pandas as pd
 from pipelines.config import ConfigError, Settings, load_settings
 from transforms.standardise.hashing import hmac_hex
 from transforms.standardise.phone import normalise_phone
-from transforms.suppression import BRONZE_IDENTIFIERS, RAW_KINDS, split_suppressed, subject_token
+from transforms.suppression import (
+    BRONZE_IDENTIFIERS,
+    RAW_KINDS,
+    split_suppressed,
+    split_suppressed_quarantine,
+    subject_token,
+)
 
 log = logging.getLogger("scim.erase")
 
 AUDIT = "_audit/erasure"
 SUPPRESSION = "_audit/suppression"
+QUARANTINE = "quarantine"
 PERSON_RECORDS = "silver/person_records"
 CLUSTERS = "silver/identity_clusters"
 HASH_COLUMNS = ("phone_hash", "email_hash", "wechat_openid_hash", "wechat_unionid_hash", "qq_hash", "id_number_hash")
@@ -313,9 +323,16 @@ def _erase_locked(settings, spark, lake, phone, customer_key, request_id, vacuum
                       else subject_token(key, "customer_key", customer_key))
     subject = find_subject(settings, lake, phone=phone, customer_key=customer_key)
     tables = [t for t in lake.list_tables() if t not in OWN_TABLES and not t.startswith("_audit/")]
+    tokens = suppression_tokens(key, subject)
     counts: dict[str, int] = {}
     for table in tables:
         predicate = predicate_for(table, _columns(lake, table), subject)
+        if table == QUARANTINE and tokens:
+            # quarantined lines whose parsed identifiers are the person's (any format), whatever their time
+            supp = spark.createDataFrame([(t, requested_at) for t in sorted(tokens)], "token string, erased_at timestamp")
+            _, hit = split_suppressed_quarantine(lake.read(table), supp, key, settings.timezone, use_record_time=False)
+            parsed = quarantine_predicate(hit)
+            predicate = " OR ".join(p for p in (predicate, parsed) if p) or None
         if predicate is None:
             continue
         n = _count(lake, table, predicate)
@@ -347,7 +364,6 @@ def _erase_locked(settings, spark, lake, phone, customer_key, request_id, vacuum
     }
     if not dry_run:
         _append(lake, spark, AUDIT, pd.DataFrame([record]), "Erasure requests (PIPL): no personal data, no lake hash")
-        tokens = suppression_tokens(key, subject)
         supp = pd.DataFrame({"token": sorted(tokens), "kind": [tokens[t] for t in sorted(tokens)]})
         supp["erased_at"] = requested_at
         supp["request_id"] = request_id
@@ -452,16 +468,51 @@ def load_suppression(lake):
     return lake.read(SUPPRESSION) if lake.exists(SUPPRESSION) else None
 
 
+def quarantine_predicate(hit) -> str | None:
+    """SQL predicate matching exactly the quarantine rows of ``hit`` (a DataFrame of quarantine rows), or None.
+
+    A line of a landing file is named by its file and line number; a JDBC row (no line
+    number) by its source and raw payload.
+    """
+    from pyspark.sql import functions as F
+
+    terms = []
+    # the payload is needed (and collected) only for JDBC rows
+    rows = hit.select("source_file", "line_no", F.when(F.col("line_no").isNull(), F.col("raw_payload")).alias("raw_payload"))
+    for r in rows.distinct().collect():
+        src = "'" + str(r["source_file"]).replace("'", "''") + "'"
+        if r["line_no"] is not None:
+            terms.append(f"(\"source_file\" = {src} AND \"line_no\" = {int(r['line_no'])})")
+        elif r["raw_payload"] is not None:
+            raw = "'" + r["raw_payload"].replace("'", "''") + "'"
+            terms.append(f"(\"line_no\" IS NULL AND \"source_file\" = {src} AND \"raw_payload\" = {raw})")
+    return " OR ".join(terms) or None
+
+
+def _delete_for_good(lake, table: str, predicate: str, vacuum: bool) -> int:
+    """Delete the rows matching ``predicate``; with ``vacuum``, also from every data file and
+    the old log. Returns the number of rows deleted."""
+    n = _count(lake, table, predicate)
+    lake.delete(table, predicate)
+    if vacuum:
+        lake.vacuum(table, retention_hours=0, enforce_retention=False)
+        purge_log(lake, table)
+    return n
+
+
 def enforce_suppression(settings: Settings, spark, lake=None, tables: list[str] | None = None,
                         vacuum: bool = True) -> dict[str, int]:
-    """Delete from bronze the records of erased persons that are not newer than their erasure.
+    """Delete from bronze and quarantine the records of erased persons that are not newer than their erasure.
 
     Run after every bronze ingest (before silver is rebuilt): a re-delivered or re-ingested
     old landing file cannot bring an erased person back. Uses
     :func:`transforms.suppression.split_suppressed` per bronze table of
-    ``BRONZE_IDENTIFIERS``; deletes exactly the suppressed lines (by source file and line
-    number) and, when it deleted any, vacuums that table with retention 0 so the lines exist
-    in no data file. Returns {table: rows deleted} (tables with none are omitted).
+    ``BRONZE_IDENTIFIERS`` and :func:`transforms.suppression.split_suppressed_quarantine`
+    for ``quarantine`` (identifiers parsed from the raw line); deletes exactly the
+    suppressed lines (by source file and line number) and, when it deleted any, vacuums that
+    table with retention 0 so the lines exist in no data file. ``tables`` restricts the run
+    (bronze table names and/or ``"quarantine"``). Returns {table: rows deleted} (tables with
+    none are omitted).
     """
     from lake_io import Lake
     from pyspark.sql import functions as F
@@ -501,15 +552,14 @@ def enforce_suppression(settings: Settings, spark, lake=None, tables: list[str] 
             vals = {r[col] for r in jdbc.select(col).distinct().collect() if r[col] is not None}
             if vals:
                 terms.append(f"(\"_line_no\" IS NULL AND \"{col}\" IN ({_sql_list(vals)}))")
-        predicate = " OR ".join(terms)
-        n = _count(lake, table, predicate)
-        lake.delete(table, predicate)
-        if vacuum:
-            lake.vacuum(table, retention_hours=0, enforce_retention=False)
-            purge_log(lake, table)
-        out[table] = n
-    log.info("suppression: %d bronze rows of erased persons removed from %d tables (%.1fs)", sum(out.values()),
-             len(out), time.monotonic() - t0)
+        out[table] = _delete_for_good(lake, table, " OR ".join(terms), vacuum)
+    if (tables is None or QUARANTINE in tables) and lake.exists(QUARANTINE):
+        _, hit = split_suppressed_quarantine(lake.read(QUARANTINE), suppression, key, settings.timezone)
+        predicate = quarantine_predicate(hit)
+        if predicate:
+            out[QUARANTINE] = _delete_for_good(lake, QUARANTINE, predicate, vacuum)
+    log.info("suppression: %d bronze and quarantine rows of erased persons removed from %d tables (%.1fs)",
+             sum(out.values()), len(out), time.monotonic() - t0)
     return out
 
 

@@ -48,7 +48,7 @@ INPUTS: dict[str, tuple[str, dict[str, str]]] = {
     "silver/points": ("customer_id string, txn_ts timestamp, points_delta int", {"txn_ts": "txn_time"}),
     "silver/social_accounts": (
         "platform string, account_id string, description string, tags array<string>, followers_count long, "
-        "friends_count long, statuses_count long, verified boolean, subscribed boolean",
+        "friends_count long, statuses_count long, verified boolean, subscribed boolean, updated_at timestamp",
         {},
     ),
     "silver/posts": (
@@ -96,7 +96,7 @@ def _clusters_as_of(clusters: DataFrame, snap: dt.date) -> DataFrame:
     return upto.join(latest, F.col("run_date") == F.col("_latest")).drop("_latest")
 
 
-def _with_hashed_wechat_ids(clusters: DataFrame, hmac_key: bytes) -> DataFrame:
+def with_hashed_wechat_ids(clusters: DataFrame, hmac_key: bytes) -> DataFrame:
     """Identity clusters may carry the raw openid; silver WeChat tables carry its HMAC: use the HMAC.
 
     A record id that already is a 64-hex HMAC is kept (a raw openid never has that shape),
@@ -115,11 +115,13 @@ def _enrich_posts(posts: DataFrame, prefix: str) -> tuple[DataFrame, list[str]]:
     from transforms.text import enrich_posts, load_brand_lexicon
 
     lexicon = load_brand_lexicon()
+    prob = f"{prefix}_positive_prob"
     if "tokens" not in posts.columns or "brand_mentions" not in posts.columns:
         # Brand mentions and sentiment both read the author's own words: a bare repost of a
-        # brand post is exposure, not the reposter's opinion of the brand.
-        posts = enrich_posts(posts, "text", lexicon, brand_scope="own_text")
-    prob = f"{prefix}_positive_prob"
+        # brand post is exposure, not the reposter's opinion of the brand.  Sentiment is
+        # scored in the same pass (each post segmented once) unless already present.
+        posts = enrich_posts(posts, "text", lexicon, brand_scope="own_text",
+                             sentiment=None if prob in posts.columns else prefix)
     if prob not in posts.columns:
         from transforms.sentiment import add_sentiment
 
@@ -160,7 +162,7 @@ def build_features(settings: Settings, spark: SparkSession, snapshot_date: str |
     registry, taxonomy, traits = load_registry(), load_interest_taxonomy(), load_trait_lexicon()
     missing: list[str] = []
     t = {name: _read_input(lake, spark, name, missing) for name in INPUTS}
-    clusters = _with_hashed_wechat_ids(_clusters_as_of(t["silver/identity_clusters"], snap), settings.hmac_key_bytes()).persist()
+    clusters = with_hashed_wechat_ids(_clusters_as_of(t["silver/identity_clusters"], snap), settings.hmac_key_bytes()).persist()
     posts, own_brands = _enrich_posts(t["silver/posts"], params.sentiment_prefix)
     posts = posts.persist()
     try:

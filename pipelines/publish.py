@@ -50,7 +50,7 @@ INPUTS: dict[str, str] = {
     "silver/campaigns": ("campaign_id string, name string, platform string, start_date date, end_date date, "
                          "coupon_code string, discount decimal(18,2)"),
     "silver/social_accounts": ("platform string, account_id string, nickname string, province string, "
-                               "subscribed boolean, subscribe_time timestamp"),
+                               "subscribed boolean, subscribe_time timestamp, updated_at timestamp"),
     "silver/posts": ("mid string, uid string, created_at timestamp, created_date date, text string, "
                      "retweeted_mid string, reposts_count long, comments_count long, attitudes_count long"),
     "silver/interactions": ("event_id string, wechat_openid_hash string, event_type string, event_time timestamp, "
@@ -99,12 +99,14 @@ def _latest_snapshot(df: DataFrame, col: str, day: dt.date) -> DataFrame:
 
 
 def _keys(clusters: DataFrame, hmac_key: bytes) -> DataFrame:
-    """(source, record_id, customer_key) with WeChat ids also in their HMAC form, as silver stores them."""
-    from transforms.silver import id_hash_udf
+    """(source, record_id, customer_key) with WeChat ids in their HMAC form, as silver stores them.
 
-    base = clusters.select("source", "record_id", "customer_key")
-    hashed = base.where(F.col("source") == "wechat").withColumn("record_id", id_hash_udf(hmac_key)(F.col("record_id")))
-    return base.unionByName(hashed).distinct()
+    One row per record: a WeChat id that already is an HMAC is kept, a raw openid is hashed
+    (keeping both forms counted every WeChat account twice in dim_customer.wechat_accounts).
+    """
+    from pipelines.features import with_hashed_wechat_ids
+
+    return with_hashed_wechat_ids(clusters, hmac_key).distinct()
 
 
 def _enrich(posts: DataFrame) -> DataFrame:
@@ -114,7 +116,9 @@ def _enrich(posts: DataFrame) -> DataFrame:
 
     if "brand_mentions" not in posts.columns or "hashtags" not in posts.columns:
         # A bare repost of a brand post is exposure, not the reposter's opinion of the brand.
-        posts = enrich_posts(posts, "text", load_brand_lexicon(), brand_scope="own_text")
+        # Sentiment comes from the same pass (each post segmented once) unless already present.
+        posts = enrich_posts(posts, "text", load_brand_lexicon(), brand_scope="own_text",
+                             sentiment=None if "sentiment_label" in posts.columns else "sentiment")
     if "sentiment_label" not in posts.columns:
         posts = add_sentiment(posts, "own_text" if "own_text" in posts.columns else "text", "sentiment")
     return posts
@@ -154,6 +158,7 @@ def build_gold(settings: Settings, spark: SparkSession, run_date: str | dt.date,
                params=None) -> tuple[dict[str, DataFrame], list[str], list[DataFrame]]:
     """Every gold DataFrame for ``run_date`` (not written): ``({table: df}, missing_inputs, persisted)``."""
     from transforms import marts as M
+    from transforms.consent import wechat_subscription_state
     from transforms.marts.facts import own_brand_flag
     from transforms.text import load_brand_lexicon
 
@@ -182,7 +187,11 @@ def build_gold(settings: Settings, spark: SparkSession, run_date: str | dt.date,
 
     fact_purchase = M.build_fact_purchase(orders, keys).persist()
     persisted.append(fact_purchase)
-    dim_customer = M.build_dim_customer(keys, t["silver/person_records"], t["silver/crm_customers"], features, day)
+    # consent uses the latest known WeChat state (all events, not only those up to the day):
+    # a withdrawal is never undone by rebuilding a past day
+    wechat_state = wechat_subscription_state(accounts, t["silver/interactions"])
+    dim_customer = M.build_dim_customer(keys, t["silver/person_records"], t["silver/crm_customers"], features, day,
+                                        wechat_state)
     dim_customer = dim_customer.persist()
     persisted.append(dim_customer)
     follows = _follows(accounts, interactions, t["silver/follows"], keys, _brand_uids(accounts, own_names),
@@ -300,7 +309,17 @@ def headline_numbers(settings: Settings, spark: SparkSession, *, lake=None, top:
     account), ``link_rate`` (share of those that are also linked to a CRM record),
     ``consent_rate``, ``brand_sentiment_date`` with ``negative_positive_ratio`` (own brands,
     all regions, latest day; null without positives) and ``negative_spike``,
-    ``top_campaigns`` (``top`` campaigns by revenue: id, name, revenue, conversion_rate).
+    ``top_campaigns`` (``top`` campaigns by revenue among those with social participants,
+    i.e. whose conversion is measurable: id, name, revenue, conversion_rate) and
+    ``campaigns_without_social`` (campaigns with revenue but no social participant in their
+    period, left out of the ranking).
+
+    Why the filter: conversion = participant buyers / participants, and participants are
+    seen only on social media, whose sources hold weeks (WeChat 30 days, Weibo 90 days in
+    the sample) while the CRM holds three years of orders. Ranked over all campaigns, the
+    top by revenue are past campaigns (last year's 双十一, earlier member days) with no
+    social data in their period: their conversion is unknown, and the headline printed
+    ``n/a`` for every one.
     """
     if lake is None:
         from lake_io import Lake
@@ -324,10 +343,12 @@ def headline_numbers(settings: Settings, spark: SparkSession, *, lake=None, top:
                                                       F.max(F.col("brand_negative_spike").cast("int")).alias("s")).first()
         out["negative_positive_ratio"] = round(s["n"] / s["p"], 4) if s["p"] else None
         out["negative_spike"] = bool(s["s"])
-    camps = (lake.read("gold/campaign_report").orderBy(F.desc("revenue"), F.asc("campaign_id")).limit(top)
+    report = lake.read("gold/campaign_report")
+    camps = (report.where(F.col("participants") > 0).orderBy(F.desc("revenue"), F.asc("campaign_id")).limit(top)
              .select("campaign_id", "campaign_name", "revenue", "conversion_rate").collect())
     out["top_campaigns"] = [{"campaign_id": r[0], "name": r[1], "revenue": float(r[2]),
                              "conversion_rate": None if r[3] is None else round(r[3], 4)} for r in camps]
+    out["campaigns_without_social"] = report.where((F.col("participants") == 0) & (F.col("revenue") > 0)).count()
     return out
 
 
@@ -342,13 +363,16 @@ def format_headline(d: dict[str, Any]) -> str:
         f"linked to the CRM: {pct(d['link_rate'])}, marketing consent: {pct(d['consent_rate'])})",
         f"own-brand negative:positive on {d.get('brand_sentiment_date') or 'n/a'}: "
         f"{'n/a' if ratio is None else f'{ratio:.2f}'}{'  NEGATIVE SPIKE' if d.get('negative_spike') else ''}",
-        "top campaigns by revenue:",
+        "top campaigns by revenue (with social participants, so conversion is measurable):",
     ]
     for i, c in enumerate(d.get("top_campaigns", []), 1):
         lines.append(f"  {i}. {c['name']} ({c['campaign_id']}): revenue {c['revenue']:,.2f}, "
                      f"conversion {pct(c['conversion_rate'])}")
     if not d.get("top_campaigns"):
         lines.append("  (no campaigns)")
+    if d.get("campaigns_without_social"):
+        lines.append(f"  ({d['campaigns_without_social']:,} campaigns with revenue but no social data in their "
+                     f"period are not ranked: conversion unknown)")
     return "\n".join(lines)
 
 

@@ -59,9 +59,10 @@ def silver(spark, key: bytes):
         ),
         "silver/points": spark.createDataFrame([("c1", at(3), 5)], "customer_id string, txn_time timestamp, points_delta int"),
         "silver/social_accounts": spark.createDataFrame(
-            [("weibo", "u1", "爱看展", ["艺术"], 10, 5, 3, False, None), ("wechat", openid_hash, None, None, None, None, None, None, True)],
+            [("weibo", "u1", "爱看展", ["艺术"], 10, 5, 3, False, None, at(9)),
+             ("wechat", openid_hash, None, None, None, None, None, None, True, at(9))],
             "platform string, account_id string, description string, tags array<string>, followers_count long, friends_count long, "
-            "statuses_count long, verified boolean, subscribed boolean",
+            "statuses_count long, verified boolean, subscribed boolean, updated_at timestamp",
         ),
         "silver/posts": spark.createDataFrame(
             [("m1", "u1", at(1), "看展", ["看展"], {}, 0.7, 0, 0, 0), ("m2", "u9", at(1), "x", ["x"], {"悦肤": 1}, 0.9, 0, 0, 0)],

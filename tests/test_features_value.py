@@ -87,10 +87,11 @@ def test_lifecycle_loyal_needs_orders_span_and_recency(spark):
                                Row(customer_key="G", orders_3y=6, lifecycle_segment="existing")])
 
 
-def test_crm_profile_merges_duplicate_records_and_consent_no_wins(spark):
+def test_crm_profile_merges_duplicate_records(spark):
+    # consent is not read here: transforms.consent.person_consent is the one rule (tests/test_consent.py)
     customers = spark.createDataFrame(
-        [("c1", 100, d("2020-01-01"), True, "银卡"), ("c2", 50, d("2021-05-05"), False, "金卡"), ("c3", 7, d("2026-10-01"), True, "普通")],
-        "customer_id string, points_balance int, register_date date, marketing_consent boolean, member_tier string",
+        [("c1", 100, d("2020-01-01"), "银卡"), ("c2", 50, d("2021-05-05"), "金卡"), ("c3", 7, d("2026-10-01"), "普通")],
+        "customer_id string, points_balance int, register_date date, member_tier string",
     )
     ts = dt.datetime
     points = spark.createDataFrame(
@@ -103,8 +104,8 @@ def test_crm_profile_merges_duplicate_records_and_consent_no_wins(spark):
         got,
         [
             Row(customer_key="P", crm_records=2, points_balance=150, points_earned_365d=30, points_redeemed_365d=10,
-                member_tier="金卡", tenure_days=(SNAP - d("2020-01-01")).days, marketing_consent=False),
+                member_tier="金卡", tenure_days=(SNAP - d("2020-01-01")).days),
             Row(customer_key="Q", crm_records=1, points_balance=7, points_earned_365d=0, points_redeemed_365d=0,
-                member_tier="普通", tenure_days=31, marketing_consent=True),
+                member_tier="普通", tenure_days=31),
         ],
     )

@@ -1,5 +1,6 @@
 """The wide per-customer table and the account table, end to end on a hand-made world
-(Miss Song, a beauty KOL she follows, Mr Wang without consent, Mr Zhao a CRM-only prospect),
+(Miss Song, a beauty KOL she follows, Mr Wang without consent, Mr Zhao a CRM-only prospect,
+Ms Li who consented in the CRM and then unsubscribed from the WeChat account),
 and the registry that defines both tables and docs/features.md."""
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ def at(days_ago: int) -> dt.datetime:
 def world(spark):
     clusters = spark.createDataFrame(
         [("crm", "c_song", "K_SONG"), ("weibo", "u_song", "K_SONG"), ("wechat", "o_song", "K_SONG"), ("weibo", "u_kol", "K_KOL"),
-         ("crm", "c_wang", "K_WANG"), ("weibo", "u_wang", "K_WANG"), ("crm", "c_zhao", "K_ZHAO")],
+         ("crm", "c_wang", "K_WANG"), ("weibo", "u_wang", "K_WANG"), ("crm", "c_zhao", "K_ZHAO"),
+         ("crm", "c_li", "K_LI"), ("wechat", "o_li", "K_LI")],
         "source string, record_id string, customer_key string",
     )
     customers = spark.createDataFrame(
         [("c_song", 1200, dt.date(2023, 1, 5), True, "钻石"), ("c_wang", 10, dt.date(2026, 1, 1), False, "普通"),
-         ("c_zhao", 0, dt.date(2026, 10, 30), True, "普通")],
+         ("c_zhao", 0, dt.date(2026, 10, 30), True, "普通"), ("c_li", 0, dt.date(2025, 1, 1), True, "普通")],
         "customer_id string, points_balance int, register_date date, marketing_consent boolean, member_tier string",
     )
     song_days = [dt.date(2023, 12, 10), dt.date(2024, 5, 1), dt.date(2024, 11, 11), dt.date(2025, 6, 18), dt.date(2026, 3, 8), SNAP - dt.timedelta(days=3)]
@@ -47,12 +49,14 @@ def world(spark):
     )
     points = spark.createDataFrame([("c_song", at(20), 100)], "customer_id string, txn_ts timestamp, points_delta int")
     accounts = spark.createDataFrame(
-        [("weibo", "u_song", "复旦毕业，在银行上班，收入不错", ["艺术", "多肉", "零食"], 300, 200, 1000, False, None),
-         ("weibo", "u_kol", "美妆博主，护肤心得", ["美妆"], 20_000, 100, 5000, True, None),
-         ("weibo", "u_wang", "清华毕业 游戏玩家", [], 50, 10, 20, False, None),
-         ("wechat", "o_song", None, None, None, None, None, None, True)],
+        [("weibo", "u_song", "复旦毕业，在银行上班，收入不错", ["艺术", "多肉", "零食"], 300, 200, 1000, False, None, at(30)),
+         ("weibo", "u_kol", "美妆博主，护肤心得", ["美妆"], 20_000, 100, 5000, True, None, at(30)),
+         ("weibo", "u_wang", "清华毕业 游戏玩家", [], 50, 10, 20, False, None, at(30)),
+         ("wechat", "o_song", None, None, None, None, None, None, True, at(30)),
+         # Ms Li's follower record still says subscribed: her unsubscribe event (below) is newer
+         ("wechat", "o_li", None, None, None, None, None, None, True, at(40))],
         "platform string, account_id string, description string, tags array<string>, followers_count long, friends_count long, "
-        "statuses_count long, verified boolean, subscribed boolean",
+        "statuses_count long, verified boolean, subscribed boolean, updated_at timestamp",
     )
     post_rows = [
         ("m1", "u_song", at(20), "今天领证啦，我们结婚了！", ["今天", "领证", "啦", "我们", "结婚", "了"], 0, 0.95),
@@ -72,7 +76,8 @@ def world(spark):
     )
     interactions = spark.createDataFrame(
         [("e1", "o_song", "push_read", at(1), None), ("e2", "o_song", "coupon_claim", at(4), None),
-         ("e3", "o_song", "service_chat", at(6), "请问新婚礼盒还有吗")],
+         ("e3", "o_song", "service_chat", at(6), "请问新婚礼盒还有吗"),
+         ("l1", "o_li", "service_chat", at(20), "今天领证啦，我们结婚了！"), ("l2", "o_li", "unsubscribe", at(3), None)],
         "event_id string, openid string, event_type string, event_ts timestamp, content string",
     )
     follows = spark.createDataFrame([("u_song", "u_kol"), ("u_wang", "u_kol")], "follower_uid string, followee_uid string")
@@ -100,7 +105,9 @@ def test_tables_have_exactly_the_registry_columns(tables):
 
 def test_account_features(tables):
     acc, _, _, _ = tables
-    assert set(acc) == {"u_song", "u_kol", "u_wang", "o_song"}
+    assert set(acc) == {"u_song", "u_kol", "u_wang", "o_song", "o_li"}
+    # WeChat subscription is the latest state: Ms Li's unsubscribe event is newer than her follower record
+    assert (acc["o_song"]["subscribed"], acc["o_li"]["subscribed"]) == (True, False)
     kol = acc["u_kol"]
     # Miss Song follows the KOL and bought two days after its brand post of day -5.
     assert (kol["converted_followers_90d"], kol["reposts_received_90d"], kol["brand_posts_90d"]) == (1, 400, 4)
@@ -149,6 +156,19 @@ def test_consent_masks_marketing_features_only(tables):
     assert (wang["lifecycle_segment"], wang["orders_3y"], wang["participation_segment"]) == ("new", 1, "occasional")
     assert (kol["lifecycle_segment"], kol["kol_tier"], kol["is_ally"]) == ("prospect", "micro", 1)
     assert kol["influence_score"] > 0.3
+
+
+def test_wechat_unsubscribe_withdraws_consent(tables):
+    _, cust, _, _ = tables
+    li, song = cust["K_LI"], cust["K_SONG"]
+    # CRM consent yes, but the WeChat unsubscribe (a withdrawal of marketing consent) wins
+    assert (li["wechat_unsubscribed"], li["marketing_consent"], li["wechat_subscribed"]) == (True, False, 0)
+    assert (song["wechat_unsubscribed"], song["marketing_consent"]) == (False, True)
+    # her chat says just married (Miss Song's post with the same words gives life_event_wedding = 1): masked
+    assert li["life_event_wedding"] is None and li["life_event_wedding_date"] is None and li["top_interest"] is None
+    # her own dealings with the brand stay
+    assert (li["service_chats_90d"], li["activity_90d"], li["wechat_accounts"]) == (1, 1, 1)
+    assert all(cust[k]["wechat_unsubscribed"] is False for k in ("K_KOL", "K_WANG", "K_ZHAO"))
 
 
 def test_crm_only_prospect(tables):

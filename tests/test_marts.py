@@ -65,14 +65,15 @@ def test_dim_customer_and_export(spark, keys):
     feats = spark.createDataFrame(
         [("K1", D(2026, 10, 31), "new", 3), ("K1", D(2026, 11, 1), "loyal", 10), ("K2", D(2026, 11, 1), "existing", 200)],
         "customer_key string, snapshot_date date, lifecycle_segment string, recency_days int")
-    dim = build_dim_customer(keys, persons, crm, feats, D(2026, 11, 1))
+    wx = spark.createDataFrame([("h1", True)], "account_id string, subscribed boolean")
+    dim = build_dim_customer(keys, persons, crm, feats, D(2026, 11, 1), wx)
     got = {r["customer_key"]: r for r in dim.collect()}
     k1 = got["K1"]
     assert (k1.phone_masked, k1.email_masked, k1.member_tier) == ("138****5678", "a***@163.com", "silver")
     assert (k1.gender, k1.age_band, k1.city) == ("f", "65+", "上海")  # crm gender/city first, weibo birth year (68)
     assert (k1.crm_records, k1.weibo_accounts, k1.wechat_accounts, k1.has_wechat) == (2, 1, 1, True)
     assert (k1.lifecycle_segment, k1.recency_days, k1.feature_snapshot_date) == ("loyal", 10, D(2026, 11, 1))
-    assert k1.marketing_consent is True
+    assert (k1.marketing_consent, k1.wechat_unsubscribed) == (True, False)
     assert got["K2"].marketing_consent is False and got["K2"].age_band is None
     k3 = got["K3"]
     assert (k3.age_band, k3.has_crm, k3.marketing_consent, k3.lifecycle_segment) == ("25-34", False, False, None)
@@ -82,6 +83,33 @@ def test_dim_customer_and_export(spark, keys):
     # K1 is loyal with consent on both CRM records; K2 is a win-back target without consent: not exported.
     assertDataFrameEqual(export.select("customer_key", "crm_customer_id", "segment"),
                          [("K1", "C1", "loyal_vip"), ("K1", "C2", "loyal_vip")])
+
+
+def test_wechat_unsubscribe_withdraws_consent_and_empties_the_export(spark, keys):
+    """K1 consents in the CRM, but her WeChat follower (h1) unsubscribed after its last follower record."""
+    from transforms.consent import wechat_subscription_state
+
+    persons = spark.createDataFrame([], "source string, record_id string, gender string, birth_year int, "
+                                        "province string, city string")
+    crm = spark.createDataFrame(
+        [("C1", None, None, "gold", True, ts("2026-01-01 00:00:00")),
+         ("C2", None, None, "gold", True, ts("2026-01-01 00:00:00")),
+         ("C3", None, None, "basic", True, ts("2026-01-01 00:00:00"))],
+        "customer_id string, phone_masked string, email_masked string, member_tier string, marketing_consent boolean, "
+        "updated_at timestamp")
+    feats = spark.createDataFrame([("K1", D(2026, 11, 1), "loyal", 10), ("K2", D(2026, 11, 1), "new", 5)],
+                                  "customer_key string, snapshot_date date, lifecycle_segment string, recency_days int")
+    accounts = spark.createDataFrame([("wechat", "h1", True, ts("2026-10-01 08:00:00"))],
+                                     "platform string, account_id string, subscribed boolean, updated_at timestamp")
+    events = spark.createDataFrame([("h1", "unsubscribe", ts("2026-10-20 09:00:00"))],
+                                   "wechat_openid_hash string, event_type string, event_time timestamp")
+    dim = build_dim_customer(keys, persons, crm, feats, D(2026, 11, 1), wechat_subscription_state(accounts, events))
+    got = {r.customer_key: (r.has_wechat, r.wechat_unsubscribed, r.marketing_consent) for r in dim.collect()}
+    # K1: CRM yes twice, WeChat unsubscribed -> no consent; K2: CRM yes, no WeChat; K3: no CRM record.
+    assert got == {"K1": (True, True, False), "K2": (False, False, True), "K3": (False, False, False)}
+    export = build_crm_export_segments(dim, keys, crm, GoldParams())
+    # K1 (loyal) would be loyal_vip with C1 and C2: the unsubscribe keeps her out; K2 is new_welcome with C3.
+    assertDataFrameEqual(export.select("customer_key", "crm_customer_id", "segment"), [("K2", "C3", "new_welcome")])
 
 
 def test_fact_purchase_keeps_every_line(spark, keys):

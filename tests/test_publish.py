@@ -13,6 +13,8 @@ import pytest
 D = dt.date
 UTC = dt.timezone.utc
 RUN = D(2026, 11, 1)
+# WeChat record ids as the identity tables and silver store them: HMACs of the openid (64 hex)
+H1, H5 = "a1" * 32, "a5" * 32
 
 
 def ts(s: str) -> dt.datetime:
@@ -22,11 +24,13 @@ def ts(s: str) -> dt.datetime:
 SILVER = {
     "silver/identity_clusters": (
         "source string, record_id string, customer_key string, key_since date, run_date date",
-        [("crm", "C1", "K1", RUN, RUN), ("weibo", "u1", "K1", RUN, RUN), ("wechat", "h1", "K1", RUN, RUN),
-         ("crm", "C2", "K2", RUN, RUN), ("weibo", "u2", "K3", RUN, RUN), ("weibo", "hy", "K4", RUN, RUN)]),
+        [("crm", "C1", "K1", RUN, RUN), ("weibo", "u1", "K1", RUN, RUN), ("wechat", H1, "K1", RUN, RUN),
+         ("crm", "C2", "K2", RUN, RUN), ("weibo", "u2", "K3", RUN, RUN), ("weibo", "hy", "K4", RUN, RUN),
+         # K5 consented in the CRM but unsubscribed from the WeChat account (event e4 below)
+         ("crm", "C5", "K5", RUN, RUN), ("wechat", H5, "K5", RUN, RUN)]),
     "silver/identity_links": (
         "run_date date, source_l string, record_id_l string, source_r string, record_id_r string, status string",
-        [(RUN, "crm", "C1", "weibo", "u1", "merged"), (RUN, "crm", "C1", "wechat", "h1", "merged")]),
+        [(RUN, "crm", "C1", "weibo", "u1", "merged"), (RUN, "crm", "C1", "wechat", H1, "merged")]),
     "silver/identity_review_queue": (
         "run_date date, source_l string, record_id_l string, source_r string, record_id_r string, reason string",
         [(RUN, "crm", "C2", "weibo", "u2", "uncertain")]),
@@ -39,7 +43,8 @@ SILVER = {
         "marketing_consent boolean, updated_at timestamp",
         [("C1", "a" * 64, "138****5678", "z***@qq.com", "gold", True, ts("2026-01-01 00:00:00")),
          # a clear number where a masked one belongs must never reach gold
-         ("C2", "b" * 64, "13912345678", None, "basic", False, ts("2026-01-01 00:00:00"))]),
+         ("C2", "b" * 64, "13912345678", None, "basic", False, ts("2026-01-01 00:00:00")),
+         ("C5", "c" * 64, None, None, "gold", True, ts("2026-01-01 00:00:00"))]),
     "silver/orders": (
         "order_id string, line_no int, customer_id string, order_time timestamp, order_date date, store_id string, "
         "channel string, payment_method string, product_id string, product_name string, category string, "
@@ -59,10 +64,13 @@ SILVER = {
          ("CMP2", "公众号会员日10月", "wechat", D(2026, 10, 15), D(2026, 10, 17), "WXVIP-2610", Decimal("0.90"))]),
     "silver/social_accounts": (
         "platform string, account_id string, nickname string, province string, subscribed boolean, "
-        "subscribe_time timestamp, wechat_openid_hash string",
-        [("weibo", "u1", "小美", "上海", None, None, None), ("weibo", "u2", "老王", "北京", None, None, None),
-         ("weibo", "hy", "花漾", "上海", None, None, None),
-         ("wechat", "h1", "美美", "上海", True, ts("2026-10-16 01:00:00"), "h1")]),
+        "subscribe_time timestamp, wechat_openid_hash string, updated_at timestamp",
+        [("weibo", "u1", "小美", "上海", None, None, None, ts("2026-10-01 00:00:00")),
+         ("weibo", "u2", "老王", "北京", None, None, None, ts("2026-10-01 00:00:00")),
+         ("weibo", "hy", "花漾", "上海", None, None, None, ts("2026-10-01 00:00:00")),
+         ("wechat", H1, "美美", "上海", True, ts("2026-10-16 01:00:00"), H1, ts("2026-10-16 01:00:00")),
+         # the follower record of h5 still says subscribed: the unsubscribe event e4 is newer
+         ("wechat", H5, "小五", "上海", True, None, H5, ts("2026-10-01 00:00:00"))]),
     "silver/posts": (
         "mid string, uid string, created_at timestamp, created_date date, text string, retweeted_mid string, "
         "reposts_count long, comments_count long, attitudes_count long",
@@ -72,16 +80,18 @@ SILVER = {
     "silver/interactions": (
         "event_id string, wechat_openid_hash string, event_type string, event_time timestamp, event_date date, "
         "article_id string, coupon_code string, campaign_id string",
-        [("e1", "h1", "subscribe", ts("2026-10-16 01:00:00"), D(2026, 10, 16), None, None, "CMP2"),
-         ("e2", "h1", "coupon_claim", ts("2026-10-28 01:00:00"), D(2026, 10, 28), None, "HY1111-26", "CMP1"),
-         ("e3", "h1", "push_read", ts("2026-10-29 01:00:00"), D(2026, 10, 29), "A1", None, None)]),
+        [("e1", H1, "subscribe", ts("2026-10-16 01:00:00"), D(2026, 10, 16), None, None, "CMP2"),
+         ("e2", H1, "coupon_claim", ts("2026-10-28 01:00:00"), D(2026, 10, 28), None, "HY1111-26", "CMP1"),
+         ("e3", H1, "push_read", ts("2026-10-29 01:00:00"), D(2026, 10, 29), "A1", None, None),
+         # after the run date, yet it counts: consent is the latest known state (a backfill never undoes a withdrawal)
+         ("e4", H5, "unsubscribe", ts("2026-11-02 01:00:00"), D(2026, 11, 2), None, None, None)]),
     "silver/follows": ("follower_uid string, followee_uid string, created_at timestamp",
                        [("u1", "hy", ts("2026-10-01 00:00:00")), ("u2", "u1", ts("2026-10-01 00:00:00"))]),
     "silver/features_customer_daily": (
         "customer_key string, snapshot_date date, lifecycle_segment string, recency_days int, value_3y double, "
         "kol_tier string, is_ally int, ally_drift int",
         [("K1", RUN, "loyal", 2, 100.0, "micro", 1, 0), ("K2", RUN, "existing", 1, 50.0, None, None, None),
-         ("K3", RUN, "prospect", None, 0.0, "none", 0, 0)]),
+         ("K3", RUN, "prospect", None, 0.0, "none", 0, 0), ("K5", RUN, "loyal", 3, 80.0, None, None, None)]),
     "silver/features_account": (
         "platform string, account_id string, customer_key string, snapshot_date date, followers_count long, "
         "influence_score double, kol_tier string, reach_2nd_degree long, converted_followers_90d long, "
@@ -165,9 +175,12 @@ def test_bi_questions_answered_by_duckdb(published):
                 join dim_date d using (date_key) where d.shopping_festival = '双十一' group by 1 order by 1""") == [
         ("existing", Decimal("50.00")), ("loyal", Decimal("100.00"))]
     # customers by age band (65+ kept), with consent
-    assert q("select customer_key, age_band, marketing_consent, phone_masked from dim_customer order by 1") == [
-        ("K1", "25-34", True, "138****5678"), ("K2", None, False, None), ("K3", "65+", False, None),
-        ("K4", None, False, None)]
+    assert q("""select customer_key, age_band, marketing_consent, wechat_unsubscribed, phone_masked from dim_customer
+                order by 1""") == [
+        ("K1", "25-34", True, False, "138****5678"), ("K2", None, False, False, None), ("K3", "65+", False, False, None),
+        ("K4", None, False, False, None), ("K5", None, False, True, None)]
+    # one WeChat account each (the HMAC record id is not counted a second time in another form)
+    assert q("select customer_key, wechat_accounts from dim_customer where has_wechat order by 1") == [("K1", 1), ("K5", 1)]
     # brand mentions per brand (own vs competitor) and share of voice on Oct 31
     assert q("""select brand, brand_role, mentions, positive + neutral + negative + unscored from brand_sentiment_daily
                 where date = DATE '2026-10-31' order by brand""") == [("花漾", "own", 1, 1), ("露薇", "competitor", 1, 1)]
@@ -186,10 +199,11 @@ def test_bi_questions_answered_by_duckdb(published):
                 conversion_rate from campaign_report order by 1""") == [
         ("CMP1", 0, 1, 1, 1, 1, Decimal("100.00"), 1.0), ("CMP2", 1, 1, 0, 0, 0, Decimal("0.00"), 0.0)]
     assert q("select weibo_uid, kol_tier, is_ally from kol_report") == [("u1", "micro", 1)]
+    # K5 (loyal, CRM consent) unsubscribed on WeChat: not on the CRM's contact lists
     assert q("select crm_customer_id, segment from crm_export_segments order by 2") == [("C1", "advocate"),
                                                                                         ("C1", "loyal_vip")]
     assert q("""select link_rate from identity_quality_daily where source = 'crm' and other_source = 'weibo'""") == [
-        (0.5,)]
+        (pytest.approx(1 / 3),)]
     assert q("select sum(review_queue_size) from identity_cluster_sizes where cluster_size = 3") == [(1,)]
 
 
@@ -217,14 +231,47 @@ def test_headline_and_table_docs(published, tmp_path):
     from pipelines.table_docs import generate
 
     settings, _, _, head = published
-    # 3 persons with a social account (K1, K3, K4), one of them linked to a CRM record
-    assert (head["customers"], head["social_customers"], head["link_rate"]) == (4, 3, pytest.approx(1 / 3, abs=1e-4))
+    # 4 persons with a social account (K1, K3, K4, K5), two of them linked to a CRM record; consent: K1 only
+    assert (head["customers"], head["social_customers"], head["link_rate"]) == (5, 4, 0.5)
+    assert head["consent_rate"] == 0.2
     assert head["top_campaigns"][0]["campaign_id"] == "CMP1" and head["brand_sentiment_date"] == "2026-10-31"
     text = format_headline(head)
-    assert "customers: 4" in text and "双十一狂欢" in text
+    assert "customers: 5" in text and "双十一狂欢" in text
     md = generate(settings.lake_root, tmp_path / "tables.md")
     assert "### `gold/dim_customer`" in md and "| `age_band` | string |" in md
     assert "### `silver/orders`" in md and "`silver/posts`" in md.split("without a description")[1]
+
+
+def test_headline_ranks_campaigns_whose_conversion_is_measurable(spark, settings):
+    """Social sources hold weeks, the CRM three years: the campaigns with the most revenue are past ones
+    without any social participant in their period, whose conversion is unknown (the headline showed n/a
+    for all three). The headline ranks the campaigns with participants and counts the others."""
+    from lake_io import Lake
+    from pipelines.publish import format_headline, headline_numbers
+
+    lake = Lake(settings, spark)
+    lake.write(spark.createDataFrame([(True, False, True, True)],
+                                     "has_weibo boolean, has_wechat boolean, has_crm boolean, marketing_consent boolean"),
+               "gold/dim_customer", mode="overwrite")
+    lake.write(spark.createDataFrame([("own", D(2026, 11, 1), 1, 4, False)],
+                                     "brand_role string, date date, negative long, positive long, "
+                                     "brand_negative_spike boolean"), "gold/brand_sentiment_daily", mode="overwrite")
+    lake.write(spark.createDataFrame([
+        ("CMP20251020", "双十一狂欢", Decimal("12000.00"), 0, None),       # last year: no social data then
+        ("CMP20260915", "公众号会员日9月", Decimal("9800.00"), 0, None),    # before the 30 WeChat days
+        ("CMP2026W2", "微博话题挑战赛2", Decimal("7100.00"), 0, None),      # nobody used the hashtag
+        ("CMP20261015", "公众号会员日10月", Decimal("8400.00"), 10, 0.3),
+        ("CMP20261020", "双十一狂欢", Decimal("4700.00"), 40, 0.125),
+        ("CMP20261201", "双十二会员专享", Decimal("0.00"), 0, None),         # not started: no revenue, not counted
+    ], "campaign_id string, campaign_name string, revenue decimal(18,2), participants long, conversion_rate double"),
+        "gold/campaign_report", mode="overwrite")
+    head = headline_numbers(settings, spark, lake=lake)
+    assert [(c["campaign_id"], c["conversion_rate"]) for c in head["top_campaigns"]] == [
+        ("CMP20261015", 0.3), ("CMP20261020", 0.125)]
+    assert head["campaigns_without_social"] == 3
+    text = format_headline(head)
+    assert "conversion 30.0%" in text and "conversion 12.5%" in text and "conversion n/a" not in text
+    assert "3 campaigns with revenue but no social data in their period" in text
 
 
 def test_conventions_refuse_nested_and_uncommented_columns(spark):

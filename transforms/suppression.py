@@ -12,6 +12,11 @@ A record is *suppressed* when one of its identifiers has a token on the list and
 record is not newer than the erasure: its own time (``updated_at``, event time) is at or
 before ``erased_at``, or, when it has no usable time, its drop date is on or before the
 erasure day. A record updated after the erasure is a new relationship and passes.
+
+Quarantined lines (the ``quarantine`` table keeps the raw line) are tested the same way by
+:func:`split_suppressed_quarantine`: the identifiers are parsed from the raw line (JSON
+fields by name, even in a truncated line; every field of a CSV line, whatever the header,
+tried as each identifier kind of its entity) and so is the record's time when it can be.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from transforms.bronze import SPECS, TS_LOCAL, TS_OFFSET, parse_ts_local, parse_ts_offset
 from transforms.standardise.email import normalise_email_series
 from transforms.standardise.hashing import check_key, hmac_hex
 from transforms.standardise.phone import normalise_phone_series
@@ -153,4 +159,104 @@ def split_suppressed(
     cols = df.columns
     kept = flagged.where(~F.col("_supp_hit")).select(*cols)
     suppressed = flagged.where(F.col("_supp_hit")).select(*cols)
+    return kept, suppressed
+
+
+# -- quarantine -----------------------------------------------------------------------------------------
+#: Columns that identify one quarantine row (``line_no`` is null for JDBC rows, hence ``raw_payload``).
+QUARANTINE_ROW = ("source", "entity", "batch_date", "source_file", "line_no", "raw_payload")
+# 'YYYY-MM-DD HH:MM:SS' (TS_LOCAL): the record time of a CRM CSV line (each CRM entity has one such field)
+_LOCAL_TS_FIELD = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"
+
+
+def _json_field(raw: Column, name: str) -> Column:
+    """The value of JSON field ``name`` in a raw line (a string or a bare number), null when absent.
+
+    A regular expression, not a JSON parser: it also reads a truncated or otherwise broken line.
+    """
+    key = '"' + name + '"' + r"\s*:\s*"
+    quoted = F.regexp_extract(raw, key + r'"((?:[^"\\]|\\.)*)"', 1)
+    bare = F.regexp_extract(raw, key + r"(-?[0-9]+)", 1)
+    return F.coalesce(F.nullif(F.trim(quoted), F.lit("")), F.nullif(bare, F.lit("")))
+
+
+def _csv_fields(raw: Column) -> Column:
+    """Every comma-separated field of a raw CSV line, surrounding quotes and blanks stripped.
+
+    A plain split (no CSV parser), so a line with broken quoting still gives its fields; an
+    identifier never contains a comma.
+    """
+    return F.transform(F.split(raw, ","), lambda v: F.trim(F.regexp_replace(v, r'^\s*"|"\s*$', "")))
+
+
+def quarantine_candidates(quarantine: DataFrame, timezone: str) -> tuple[DataFrame, dict[str, str]]:
+    """(candidates, identifiers): one row per quarantine row and identifier parsed from its raw line.
+
+    ``candidates`` has the :data:`QUARANTINE_ROW` columns, ``_qtime`` (the record's own UTC
+    time parsed from the line, or null) and one column ``_qid_<kind>`` per identifier kind
+    (``identifiers`` maps those columns to their kind, for :func:`split_suppressed`; a
+    candidate row fills one of them). A row's entity is found through ``source``
+    (``crm_jdbc`` rows are CRM rows) and ``entity``; rows of entities without identifiers
+    (campaigns) give no candidate.
+    """
+    missing = [c for c in QUARANTINE_ROW if c not in quarantine.columns]
+    if missing:
+        raise ValueError(f"quarantine_candidates: columns {missing} are not in the DataFrame ({quarantine.columns})")
+    kinds = sorted({k for ids, _ in BRONZE_IDENTIFIERS.values() for k in ids.values()})
+    identifiers = {f"_qid_{k}": k for k in kinds}
+    raw = F.col("raw_payload")
+    is_json = F.trim(raw).startswith("{")
+    fields = _csv_fields(raw)
+    base_source = F.regexp_replace(F.col("source"), "_jdbc$", "")
+    csv_time = parse_ts_local(F.try_element_at(F.filter(fields, lambda v: v.rlike(_LOCAL_TS_FIELD)), F.lit(1)), timezone)
+    cands = qtime = None
+    for table, (ids, time_col) in BRONZE_IDENTIFIERS.items():
+        spec = SPECS[table.removeprefix("bronze/")]
+        match = (base_source == spec.source) & (F.col("entity") == spec.entity)
+        # JSON lines: each identifier field by name; CSV lines: every field as every kind of the entity
+        json_ids = F.array(*[F.struct(F.lit(k).alias("kind"), _json_field(raw, c).alias("value")) for c, k in ids.items()])
+        entity_kinds = sorted(set(ids.values()))
+        csv_ids = F.flatten(F.transform(fields, lambda v: F.array(
+            *[F.struct(F.lit(k).alias("kind"), v.alias("value")) for k in entity_kinds])))
+        time_type = next((f.type for f in spec.fields if f.name == time_col), None)
+        text = _json_field(raw, time_col) if time_col else F.lit(None).cast("string")
+        json_time = (parse_ts_offset(text, timezone) if time_type == TS_OFFSET
+                     else parse_ts_local(text, timezone) if time_type == TS_LOCAL else F.lit(None).cast("timestamp"))
+        c, t = F.when(is_json, json_ids).otherwise(csv_ids), F.when(is_json, json_time).otherwise(csv_time)
+        cands = F.when(match, c) if cands is None else cands.when(match, c)
+        qtime = F.when(match, t) if qtime is None else qtime.when(match, t)
+    out = quarantine.where(raw.isNotNull()).select(*QUARANTINE_ROW, qtime.cast("timestamp").alias("_qtime"),
+                                                   F.explode(cands).alias("_c"))
+    out = out.where(F.col("_c.value").isNotNull() & (F.col("_c.value") != ""))
+    return out.select(*QUARANTINE_ROW, "_qtime",
+                      *[F.when(F.col("_c.kind") == k, F.col("_c.value")).alias(f"_qid_{k}") for k in kinds]), identifiers
+
+
+def split_suppressed_quarantine(quarantine: DataFrame, suppression: DataFrame | None, hmac_key: bytes,
+                                timezone: str, use_record_time: bool = True) -> tuple[DataFrame, DataFrame]:
+    """(kept, suppressed): quarantine rows split by the suppression list; together they hold every row once.
+
+    A quarantined line is suppressed when an identifier parsed from its raw line
+    (:func:`quarantine_candidates`) has a token on the list and the line is not newer than
+    the erasure: its own time parsed from the line, or else its drop date (``batch_date``),
+    as :func:`split_suppressed`. ``use_record_time=False`` suppresses every matching line
+    whatever its time (the erasure itself). A line from which no identifier can be parsed
+    (an empty or undecodable line, one truncated before its id) is never suppressed.
+    Both outputs have the columns of ``quarantine``.
+    """
+    if suppression is None:
+        return quarantine, quarantine.limit(0)
+    candidates, identifiers = quarantine_candidates(quarantine, timezone)
+    if use_record_time:
+        _, hit = split_suppressed(candidates, suppression, identifiers, hmac_key, record_time=F.col("_qtime"))
+    else:
+        _, hit = split_suppressed(candidates, suppression, identifiers, hmac_key,
+                                  record_time=F.lit(None).cast("timestamp"), record_date=F.lit(None).cast("date"))
+    rows = hit.select(*QUARANTINE_ROW).distinct()
+    same = [quarantine[c].eqNullSafe(rows[c]) for c in QUARANTINE_ROW]
+    cond = same[0]
+    for c in same[1:]:
+        cond = cond & c
+    kept = quarantine.join(rows, cond, "left_anti")
+    suppressed = quarantine.join(rows, cond, "left_semi")
     return kept, suppressed

@@ -149,17 +149,17 @@ def category_shares(lines: DataFrame) -> DataFrame:
 def crm_profile(
     customers: DataFrame, points: DataFrame, keys: DataFrame, snapshot_date: str | dt.date, timezone: str = "Asia/Shanghai"
 ) -> DataFrame:
-    """Per ``customer_key`` with a CRM record: points, tier, tenure and consent.
+    """Per ``customer_key`` with a CRM record: points, tier and tenure.
 
     ``customers`` needs ``customer_id``, ``points_balance``, ``register_date``,
-    ``marketing_consent`` (bool), ``member_tier``; ``points`` needs ``customer_id``,
-    ``txn_ts`` (UTC timestamp), ``points_delta``.  Output: ``crm_records`` (CRM records
-    merged into the person), ``points_balance`` (sum over them), ``points_earned_365d``,
-    ``points_redeemed_365d`` (positive number), ``member_tier`` (the highest),
-    ``tenure_days`` (since the earliest registration), ``marketing_consent`` (true only
-    when every CRM record of the person says yes: a "no" anywhere wins).
+    ``member_tier``; ``points`` needs ``customer_id``, ``txn_ts`` (UTC timestamp),
+    ``points_delta``.  Output: ``crm_records`` (CRM records merged into the person),
+    ``points_balance`` (sum over them), ``points_earned_365d``, ``points_redeemed_365d``
+    (positive number), ``member_tier`` (the highest), ``tenure_days`` (since the earliest
+    registration).  Consent is not here: it is the one rule of
+    :func:`transforms.consent.person_consent`.
     """
-    require_columns(customers, ["customer_id", "points_balance", "register_date", "marketing_consent", "member_tier"], "crm_profile(customers)")
+    require_columns(customers, ["customer_id", "points_balance", "register_date", "member_tier"], "crm_profile(customers)")
     require_columns(points, ["customer_id", "txn_ts", "points_delta"], "crm_profile(points)")
     snap = as_date(snapshot_date)
     crm_keys = keys.where(F.col("customer_id").isNotNull()).select("customer_id", "customer_key").distinct()
@@ -172,7 +172,6 @@ def crm_profile(
             F.sum(F.coalesce(F.col("points_balance"), F.lit(0))).cast("long").alias("points_balance"),
             F.max(F.struct(F.coalesce(rank[F.col("member_tier")], F.lit(0)), F.col("member_tier")))["member_tier"].alias("member_tier"),
             F.min("register_date").alias("_registered"),
-            F.min(F.coalesce(F.col("marketing_consent").cast("int"), F.lit(0))).alias("_consent"),
         )
     )
     ts_day = local_date(F.col("txn_ts"), timezone)
@@ -196,6 +195,5 @@ def crm_profile(
             "points_redeemed_365d",
             "member_tier",
             F.datediff(F.lit(snap), F.col("_registered")).alias("tenure_days"),
-            (F.col("_consent") == 1).alias("marketing_consent"),
         )
     )

@@ -16,6 +16,7 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from transforms.consent import person_consent, wechat_subscription_state
 from transforms.features import behaviour, interests, traits, value
 from transforms.features._common import as_date, require_columns
 from transforms.features.lexicons import InterestTaxonomy, TraitLexicon
@@ -36,6 +37,12 @@ def account_keys(clusters: DataFrame) -> DataFrame:
 def crm_keys(clusters: DataFrame) -> DataFrame:
     """``(customer_id, customer_key)`` for the CRM records of ``clusters``."""
     return clusters.where(F.col("source") == "crm").select(F.col("record_id").alias("customer_id"), "customer_key").distinct()
+
+
+def wechat_state(accounts: DataFrame, interactions: DataFrame) -> DataFrame:
+    """Latest subscription state per WeChat account (:func:`transforms.consent.wechat_subscription_state`)
+    from ``accounts`` (platform, account_id, subscribed, updated_at) and ``interactions`` (openid, event_type, event_ts)."""
+    return wechat_subscription_state(accounts, interactions, event_account="openid", event_time="event_ts")
 
 
 def person_actions(orders: DataFrame, interactions: DataFrame, clusters: DataFrame) -> DataFrame:
@@ -63,12 +70,14 @@ def build_account_features(
     """silver/features_account: one row per (platform, account_id) of ``accounts``.
 
     ``accounts``: platform ('weibo'/'wechat'), account_id, followers_count, friends_count,
-    statuses_count, verified, subscribed.  ``posts``: uid, created_ts, reposts_count,
-    comments_count, attitudes_count (+ ``own_mentions_col``, ``<sentiment_prefix>_positive_prob``).
+    statuses_count, verified, subscribed, updated_at (a WeChat account's ``subscribed`` is
+    its latest state: the follower record or a later (un)subscribe event).  ``posts``: uid,
+    created_ts, reposts_count, comments_count, attitudes_count (+ ``own_mentions_col``,
+    ``<sentiment_prefix>_positive_prob``).
     ``interactions``: openid, event_type, event_ts.  ``follows``: follower_uid, followee_uid.
     ``clusters``: source, record_id, customer_key.  ``orders``: customer_id, order_ts.
     """
-    require_columns(accounts, ["platform", "account_id", "followers_count", "friends_count", "statuses_count", "verified", "subscribed"], "build_account_features(accounts)")
+    require_columns(accounts, ["platform", "account_id", "followers_count", "friends_count", "statuses_count", "verified", "subscribed", "updated_at"], "build_account_features(accounts)")
     snap = as_date(snapshot_date)
     tz = params.timezone
     prob_col = f"{params.sentiment_prefix}_positive_prob"
@@ -77,7 +86,9 @@ def build_account_features(
         "platform", "account_id", "followers_count", "friends_count", "statuses_count", "verified", "subscribed"
     ).dropDuplicates(["platform", "account_id"]).join(keys, ["platform", "account_id"], "left")
     weibo = base.where(F.col("platform") == "weibo")
-    wechat = base.where(F.col("platform") == "wechat")
+    state = wechat_state(accounts, interactions).select("account_id", F.col("subscribed").alias("_state"))
+    wechat = (base.where(F.col("platform") == "wechat").join(state, "account_id", "left")
+              .withColumn("subscribed", F.coalesce(F.col("_state"), F.col("subscribed"))).drop("_state"))
 
     activity = behaviour.weibo_post_activity(posts, snap, tz, own_mentions_col, prob_col).withColumnRenamed("uid", "account_id")
     wb_keys = keys.where(F.col("platform") == "weibo").select("account_id", "customer_key")
@@ -151,10 +162,11 @@ def build_customer_features(
     points_balance, register_date, marketing_consent, member_tier), ``orders`` (order_id,
     customer_id, order_date, channel, category, amount), ``points`` (customer_id, txn_ts,
     points_delta), ``accounts`` with description and tags, ``posts`` with text and
-    ``tokens_col``, and the output of :func:`build_account_features`.  Marketing features
-    are nulled for persons without marketing consent (see the registry).
+    ``tokens_col``, and the output of :func:`build_account_features`.  ``marketing_consent``
+    and ``wechat_unsubscribed`` come from :func:`transforms.consent.person_consent` (the rule
+    gold/dim_customer uses too); marketing features are nulled without consent (see the registry).
     """
-    require_columns(accounts, ["platform", "account_id", "description", "tags"], "build_customer_features(accounts)")
+    require_columns(accounts, ["platform", "account_id", "description", "tags", "subscribed", "updated_at"], "build_customer_features(accounts)")
     require_columns(posts, ["uid", "created_ts", "text", tokens_col], "build_customer_features(posts)")
     snap = as_date(snapshot_date)
     tz = params.timezone
@@ -168,6 +180,7 @@ def build_customer_features(
     val = value.customer_value(orders, people.join(ck, "customer_key", "left"), snap, params.value)
     prof = value.crm_profile(customers, points, ck, snap, tz).drop("crm_records")
     social = _person_social(account_features)
+    consent = person_consent(clusters, customers, wechat_state(accounts, interactions)).drop("crm_consent")
 
     keys = account_keys(clusters)
     wb_keys = keys.where(F.col("platform") == "weibo").select(F.col("account_id").alias("uid"), "customer_key")
@@ -195,6 +208,7 @@ def build_customer_features(
         .join(val, "customer_key", "left")
         .join(prof, "customer_key", "left")
         .join(social, "customer_key", "left")
+        .join(consent, "customer_key", "left")
         .join(interest_scores, "customer_key", "left")
         .join(trait_rows, "customer_key", "left")
     )
@@ -203,6 +217,7 @@ def build_customer_features(
         {
             "participation_segment": F.when(has_social, behaviour.participation_segment(F.col("activity_30d"), F.col("activity_90d"), params.participation)),
             "marketing_consent": F.coalesce(F.col("marketing_consent"), F.lit(False)),
+            "wechat_unsubscribed": F.coalesce(F.col("wechat_unsubscribed"), F.lit(False)),
             "snapshot_date": F.lit(snap),
         }
     )

@@ -7,6 +7,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from transforms.consent import person_consent
 from transforms.marts._common import require, surrogate_key
 from transforms.marts.params import GoldParams
 
@@ -62,7 +63,7 @@ def _latest_masked(col: str, pattern: str) -> Column:
 
 
 def build_dim_customer(keys: DataFrame, person_records: DataFrame, crm_customers: DataFrame, features: DataFrame,
-                       as_of: dt.date) -> DataFrame:
+                       as_of: dt.date, wechat_state: DataFrame) -> DataFrame:
     """One row per customer_key of ``keys`` (the customer 360), with no clear personal data.
 
     Inputs (columns used):
@@ -70,15 +71,18 @@ def build_dim_customer(keys: DataFrame, person_records: DataFrame, crm_customers
       - ``person_records``: source, record_id, gender (m/f), birth_year, province, city;
       - ``crm_customers``: customer_id, phone_masked, email_masked, member_tier, marketing_consent, updated_at;
       - ``features``: customer_key, snapshot_date and any of :data:`FEATURE_COLUMNS`
-        (the latest snapshot per customer is used; absent columns come out null).
+        (the latest snapshot per customer is used; absent columns come out null);
+      - ``wechat_state``: account_id (openid HMAC), subscribed — the output of
+        :func:`transforms.consent.wechat_subscription_state`.
 
     Promises: gender, province, city and birth year come from the highest-priority source
     that has them (crm, then wechat, then weibo); ``age_band`` = band of
     ``as_of.year - birth_year``; ``phone_masked``/``email_masked`` are the latest CRM
     display values that match the masked forms (138****5678, z***@qq.com) — anything else
     is nulled, never published; account counts and ``has_*`` flags per platform (no raw
-    ids); ``marketing_consent`` is true only when the person has CRM records and every one
-    says yes; ``customer_sk`` is xxhash64(customer_key).
+    ids); ``wechat_unsubscribed`` and ``marketing_consent`` follow the one consent rule of
+    :func:`transforms.consent.person_consent` (CRM records all say yes, and no linked WeChat
+    account unsubscribed); ``customer_sk`` is xxhash64(customer_key).
     """
     require(keys, ["source", "record_id", "customer_key"], "dim_customer", "keys")
     require(person_records, ["source", "record_id", "gender", "birth_year", "province", "city"], "dim_customer",
@@ -101,15 +105,15 @@ def build_dim_customer(keys: DataFrame, person_records: DataFrame, crm_customers
         _latest_masked("phone_masked", _MASKED_PHONE),
         _latest_masked("email_masked", _MASKED_EMAIL),
         F.max(F.struct(F.col("updated_at"), F.col("member_tier")))["member_tier"].alias("member_tier"),
-        F.bool_and(F.coalesce(F.col("marketing_consent"), F.lit(False))).alias("_consent"),
     )
+    consent = person_consent(k, crm_customers, wechat_state).drop("crm_consent")
     latest = features.groupBy("customer_key").agg(F.max("snapshot_date").alias("feature_snapshot_date"))
     feats = features.join(latest, (features["customer_key"] == latest["customer_key"])
                           & (features["snapshot_date"] == latest["feature_snapshot_date"])).drop(latest["customer_key"])
     feats = feats.select("customer_key", "feature_snapshot_date", *[
         (F.col(c) if c in features.columns else F.lit(None)).cast(t).alias(c) for c, t in FEATURE_COLUMNS.items()])
     out = (counts.join(demo, "customer_key", "left").join(contact, "customer_key", "left")
-           .join(feats, "customer_key", "left"))
+           .join(feats, "customer_key", "left").join(consent, "customer_key", "left"))
     age = F.lit(as_of.year) - F.col("birth_year").cast("int")
     return out.select(
         surrogate_key("customer_key").alias("customer_sk"),
@@ -123,7 +127,8 @@ def build_dim_customer(keys: DataFrame, person_records: DataFrame, crm_customers
         (F.col("crm_records") > 0).alias("has_crm"),
         (F.col("weibo_accounts") > 0).alias("has_weibo"),
         (F.col("wechat_accounts") > 0).alias("has_wechat"),
-        F.coalesce(F.col("_consent"), F.lit(False)).alias("marketing_consent"),
+        F.coalesce(F.col("wechat_unsubscribed"), F.lit(False)).alias("wechat_unsubscribed"),
+        F.coalesce(F.col("marketing_consent"), F.lit(False)).alias("marketing_consent"),
         "feature_snapshot_date",
         F.lit(as_of).cast("date").alias("as_of_date"),
     )
