@@ -58,7 +58,7 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait(timeout=60)
 
 
-def _wait_for(condition, proc: subprocess.Popen, what: str) -> None:
+def _wait_for(condition, proc: subprocess.Popen, what: str, poll: float = 0.05) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     while not condition():
         if proc.poll() is not None:
@@ -66,7 +66,7 @@ def _wait_for(condition, proc: subprocess.Popen, what: str) -> None:
         if time.monotonic() > deadline:
             _kill(proc)
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(poll)
 
 
 def _data_files(table_dir: Path) -> set[str]:
@@ -94,7 +94,7 @@ def _sorted(t: pa.Table, keys: list[str]) -> pa.Table:
 N = 300_000
 
 
-BUCKETS = 64  # a partitioned table: the merge writes many files one after another, so a kill lands mid-merge
+BUCKETS = 256  # a partitioned table: the merge writes many files one after another, so a kill lands mid-merge
 
 
 def _dim(lo: int, hi: int, tag: str) -> pa.Table:
@@ -115,19 +115,36 @@ print("merged", flush=True)
 """
 
 
+def _kill_merge_mid_write(settings, lake: Lake, table_dir: Path, attempts: int = 5) -> tuple[int, pa.Table, set[str]]:
+    """Start the merge in a subprocess and SIGKILL it once its first data file exists.
+
+    delta-rs writes the files and commits in one call, so on an idle machine the commit can
+    win the race against the kill. Such an attempt proves nothing: the table is rebuilt and
+    the kill tried again (a few times; the test fails if no kill ever lands mid-merge).
+    Returns the version and contents before the merge and the files the kill left behind.
+    """
+    for _ in range(attempts):
+        if table_dir.exists():
+            import shutil
+
+            shutil.rmtree(table_dir)
+        lake.merge(_dim(0, N, "old"), "silver/dim", keys=["id"], partition_by=["bucket"])
+        v0, before = lake.version("silver/dim"), _sorted(lake.to_arrow("silver/dim"), ["id"])
+        files0 = _any_files(table_dir)
+        proc = _spawn(settings, MERGE_BODY)
+        assert proc.stdout.readline().strip() == "merging", proc.stderr.read()[-3000:]
+        _wait_for(lambda: _any_files(table_dir) - files0, proc, "the merge's first data file", poll=0.002)
+        _kill(proc)
+        if lake.version("silver/dim") == v0:
+            return v0, before, _any_files(table_dir) - files0
+    raise AssertionError(f"the merge committed before the kill in all {attempts} attempts")
+
+
 def test_killed_mid_merge_leaves_previous_version_and_rerun_matches_clean_run(settings):
     lake = Lake(settings, None)
-    lake.merge(_dim(0, N, "old"), "silver/dim", keys=["id"], partition_by=["bucket"])
-    v0, before = lake.version("silver/dim"), _sorted(lake.to_arrow("silver/dim"), ["id"])
     table_dir = Path(settings.lake_root) / "silver" / "dim"
-    files0 = _any_files(table_dir)
-
-    proc = _spawn(settings, MERGE_BODY)
-    assert proc.stdout.readline().strip() == "merging", proc.stderr.read()[-3000:]
     # kill as soon as the merge has started writing its files (before its commit)
-    _wait_for(lambda: _any_files(table_dir) - files0, proc, "the merge's first data file")
-    _kill(proc)
-    new_files = _any_files(table_dir) - files0
+    v0, before, new_files = _kill_merge_mid_write(settings, lake, table_dir)
 
     # readable, and at the previous version (the commit never happened)
     assert lake.version("silver/dim") == v0
