@@ -69,6 +69,8 @@ def filesystem(uri: str) -> tuple[Any, str]:
 
 def conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
     """Reorder/cast ``batch`` to ``target``; columns it lacks become nulls."""
+    if batch.schema.equals(target):
+        return batch
     names = set(batch.schema.names)
     arrays = []
     for f in target:
@@ -178,6 +180,26 @@ def dictionary_columns(schema: pa.Schema, sample: pa.RecordBatch) -> list[str]:
     return out
 
 
+def statistics_columns(schema: pa.Schema) -> list[str]:
+    """Parquet leaf columns whose min/max/null count ``file_stats`` puts in the Delta log.
+
+    Leaves inside lists and maps get no Delta statistics (and no reader prunes on them),
+    so the writer does not compute Parquet statistics for them either.
+    """
+    out: list[str] = []
+
+    def walk(prefix: str, t: pa.DataType) -> None:
+        if pa.types.is_struct(t):
+            for i in range(t.num_fields):
+                walk(f"{prefix}.{t.field(i).name}", t.field(i).type)
+        elif not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t)):
+            out.append(prefix)
+
+    for f in schema:
+        walk(f.name, f.type)
+    return out
+
+
 def _leaf_paths(prefix: str, t: pa.DataType) -> list[str]:
     if pa.types.is_struct(t):
         return [p for i in range(t.num_fields) for p in _leaf_paths(f"{prefix}.{t.field(i).name}", t.field(i).type)]
@@ -206,7 +228,9 @@ class _FileSink:
             schema,
             compression=plan.get("compression", "snappy"),
             use_dictionary=dictionary_columns(schema, first_batch),
-            write_statistics=True,
+            write_statistics=statistics_columns(schema),
+            # decimal(p <= 18) as INT32/INT64, as Spark's own Parquet writer stores them
+            store_decimal_as_integer=True,
             store_schema=False,
         )
         self.buffer: list[pa.RecordBatch] = []
@@ -224,7 +248,7 @@ class _FileSink:
     def flush(self) -> None:
         # pyarrow writes one row group per call; buffering makes row groups large.
         if self.buffer:
-            table = pa.Table.from_batches(self.buffer, self.schema)
+            table = pa.Table.from_batches(self.buffer, self.schema)  # no copy: the batches become chunks
             self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
             self.rows += table.num_rows
             self.buffer, self.buffered_rows, self.buffered_bytes = [], 0, 0
@@ -309,10 +333,11 @@ class DeltaWriter(DataSourceArrowWriter):
         except BaseException:
             # Leave nothing behind from a failed task: its files would be orphans.
             for s in list(sinks.values()) + closing:
-                try:
-                    s.stream.close()
-                except Exception:
-                    pass
+                for close in (s.writer.close, s.stream.close):  # the writer first, or its finaliser fails later
+                    try:
+                        close()
+                    except Exception:
+                        pass
                 try:
                     fs.delete_file(s.full_path)
                 except Exception:

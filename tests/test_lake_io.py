@@ -93,6 +93,75 @@ def test_dictionary_encoding_only_for_repetitive_columns():
     assert dictionary_columns(batch.schema, batch) == ["channel", "tags.list.element"]
 
 
+def _task_plan(tmp_path, schema: pa.Schema) -> dict:
+    from lake_io.datasource import encode_schema
+
+    return {"uri": str(tmp_path), "write_id": "w0", "partition_by": [], "arrow_schema": encode_schema(schema)}
+
+
+def _task_batches(n_batches: int = 4, rows: int = 5) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+    schema = pa.schema([
+        ("id", pa.int64()), ("amount", pa.decimal128(18, 2)), ("tags", pa.list_(pa.string())),
+        ("addr", pa.struct([("city", pa.string())])),
+    ])
+    batches = [
+        pa.RecordBatch.from_pydict({
+            "id": [b * rows + i for i in range(rows)],
+            "amount": [decimal.Decimal(f"{b}.{i:02d}") for i in range(rows)],
+            "tags": [["x", str(i)] for i in range(rows)],
+            "addr": [{"city": f"c{b}"} for _ in range(rows)],
+        }, schema=schema)
+        for b in range(n_batches)
+    ]
+    return schema, batches
+
+
+def test_task_writer_row_groups_statistics_and_layout(tmp_path, monkeypatch):
+    """One task (no Spark): buffered row groups, Spark-like decimals, stats as the Delta log needs."""
+    import pyarrow.parquet as pq
+
+    from lake_io import datasource as ds
+
+    monkeypatch.setattr(ds, "_FLUSH_ROWS", 8)  # 5-row batches -> a row group every 2 batches
+    schema, batches = _task_batches()
+    msg = ds.DeltaWriter(_task_plan(tmp_path, schema)).write(iter(batches))
+    assert msg.rows == 20 and len(msg.adds) == 1
+    add = msg.adds[0]
+    pf = pq.ParquetFile(os.path.join(tmp_path, add["path"]))
+    assert pf.read().equals(pa.Table.from_batches(batches).cast(pf.schema_arrow))
+    md = pf.metadata
+    assert [md.row_group(i).num_rows for i in range(md.num_row_groups)] == [10, 10]
+    leaves = {md.row_group(0).column(i).path_in_schema: md.row_group(0).column(i) for i in range(md.num_columns)}
+    assert leaves["amount"].physical_type == "INT64"  # decimal(18, 2) stored as Spark stores it
+    assert leaves["tags.list.element"].statistics is None  # no Delta stats for list leaves, so none written
+    assert ds.statistics_columns(schema) == ["id", "amount", "addr.city"]
+    stats = json.loads(add["stats"])
+    assert stats["numRecords"] == 20
+    assert stats["minValues"] == {"id": 0, "amount": 0.0, "addr": {"city": "c0"}}
+    assert stats["maxValues"] == {"id": 19, "amount": 3.04, "addr": {"city": "c3"}}
+    assert stats["nullCount"] == {"id": 0, "amount": 0, "addr": {"city": 0}}
+
+
+def test_task_writer_encoding_error_fails_the_task_and_leaves_no_file(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from lake_io import datasource as ds
+
+    monkeypatch.setattr(ds, "_FLUSH_ROWS", 8)
+    calls = []
+
+    def broken(self, table, row_group_size=None):
+        calls.append(table.num_rows)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", broken)
+    schema, batches = _task_batches()
+    with pytest.raises(OSError, match="disk full"):
+        ds.DeltaWriter(_task_plan(tmp_path, schema)).write(iter(batches))
+    assert calls == [10]  # the first row group failed; nothing of the file is left
+    assert glob.glob(os.path.join(tmp_path, "**", "*.parquet"), recursive=True) == []
+
+
 # -- Spark round trips ----------------------------------------------------------------------
 def test_round_trip_every_type_and_independent_readers(spark, settings):
     import duckdb
