@@ -87,10 +87,9 @@ def _identity(ctx: StepContext) -> dict[str, dict[str, Any]]:
     numbers = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     out = {}
     for table, version in summary.get("versions", {}).items():
-        meta = {"delta_version": version}
+        meta = {"delta_version": version, "rows": summary.get("rows", {}).get(table)}
         if table == "silver/identity_clusters":
             meta.update(numbers)
-            meta["rows"] = summary.get("records")
         out[table] = meta
     return out
 

@@ -52,7 +52,9 @@ def resolve_identities(settings: Any, spark: Any, person_records_df: Any, run_da
     )
     versions = persistence.write_result(settings, spark, result, run_date, run_id)
     reports = persistence.write_reports(settings, result.reports, run_date)
-    summary = {**result.summary, "run_id": run_id, "versions": versions, "reports": reports,
+    rows = {persistence.CLUSTERS: len(result.clusters), persistence.LINKS: len(result.links),
+            persistence.LINEAGE: len(result.lineage), persistence.REVIEW: len(result.review)}
+    summary = {**result.summary, "run_id": run_id, "versions": versions, "rows": rows, "reports": reports,
                "total_seconds": round(time.monotonic() - started, 1)}
     log.info("identity run %s: %d records -> %d customers in %.1fs", run_date, summary["records"],
              summary["clusters"], summary["total_seconds"])
