@@ -31,6 +31,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from expectations.suite import DEFAULT_TIMEZONE, DERIVED_PREFIX, Check, Kind, Severity, Suite, check_name
+from transforms.dates import as_date
 
 log = logging.getLogger(__name__)
 
@@ -412,14 +413,7 @@ def validate(
 def _run_date(value: dt.date | str | None, timezone: str) -> dt.date:
     if value is None:
         return dt.datetime.now(ZoneInfo(timezone)).date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"run_date {value!r} is not a date; give YYYY-MM-DD") from None
+    return as_date(value, "run_date")
 
 
 def _local_dir(docs_dir: str | None) -> str | None:

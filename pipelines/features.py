@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipelines.config import Settings
-from pipelines.dates import as_date
+from transforms.dates import as_date
 
 log = logging.getLogger("scim.features")
 

@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.config import Settings
-from pipelines.dates import as_date
+from transforms.dates import as_date
 
 log = logging.getLogger("scim.publish")
 

@@ -119,14 +119,14 @@ def test_account_prior_reweighs_cross_platform_pairs_only():
 
     counts = pd.Series({"crm": 1000, "weibo": 400, "wechat": 500})
     lam = 1e-5
-    priors = _account_priors(counts, lam, EngineConfig(account_share=0.5))
+    priors = _account_priors(counts, EngineConfig(account_share=0.5))
     # an account matches at most one record of the larger source: 0.5 / 1000
     assert priors[("crm", "weibo")] == pytest.approx(5e-4) and priors[("wechat", "weibo")] == pytest.approx(1e-3)
     assert ("crm", "crm") not in priors
-    assert _account_priors(counts, lam, EngineConfig(account_share=None)) == {}
+    assert _account_priors(counts, EngineConfig(account_share=None)) == {}
     pred = pd.DataFrame({"unique_id_l": ["crm:1", "crm:1"], "unique_id_r": ["weibo:9", "crm:2"],
                          "match_weight": [3.0, 3.0], "match_probability": [0.0, 0.0]})
-    out = _account_prior(pred, counts, lam, EngineConfig(account_share=0.5))
+    out = _account_prior(pred, priors, lam)
     shift = math.log2(5e-4 / (1 - 5e-4)) - math.log2(lam / (1 - lam))
     assert out["match_weight"].tolist() == pytest.approx([3.0 + shift, 3.0])
     assert out["match_probability"].iloc[0] == pytest.approx(1 / (1 + 2 ** -(3.0 + shift)))

@@ -281,9 +281,10 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
     linker = Linker(table, splink_model.settings_creator(model=model), log_level=logging.WARNING)
     lam = float(model["probability_two_random_records_match"])
     counts = m["source"].value_counts()
-    shift = _max_prior_shift(counts, lam, config)
+    priors = _account_priors(counts, config)
+    shift = max([0.0] + [_logit2(p) - _logit2(lam) for p in priors.values()])
     df_pred = linker.inference.predict(threshold_match_weight=_logit2(config.review_threshold) - shift)
-    pred = _account_prior(df_pred.as_pandas_dataframe(), counts, lam, config)
+    pred = _account_prior(df_pred.as_pandas_dataframe(), priors, lam)
     pred = pred[pred["match_probability"] >= config.review_threshold].reset_index(drop=True)
     reports = _reports(linker, pred, config) if make_reports and len(pred) else {}
     return _evidence(pred), reports, linker.misc.save_model_to_json()
@@ -293,7 +294,7 @@ def _logit2(p: float) -> float:
     return math.log2(p / (1.0 - p))
 
 
-def _account_priors(counts: pd.Series, lam: float, config: EngineConfig) -> dict[tuple[str, str], float]:
+def _account_priors(counts: pd.Series, config: EngineConfig) -> dict[tuple[str, str], float]:
     """Prior match probability per pair of sources where one side is an exclusive source.
 
     A person has one account on an exclusive platform (``exclusive_sources``), so an account
@@ -314,18 +315,12 @@ def _account_priors(counts: pd.Series, lam: float, config: EngineConfig) -> dict
     return out
 
 
-def _max_prior_shift(counts: pd.Series, lam: float, config: EngineConfig) -> float:
-    priors = _account_priors(counts, lam, config)
-    return max([0.0] + [_logit2(p) - _logit2(lam) for p in priors.values()])
-
-
-def _account_prior(pred: pd.DataFrame, counts: pd.Series, lam: float, config: EngineConfig) -> pd.DataFrame:
+def _account_prior(pred: pd.DataFrame, priors: dict[tuple[str, str], float], lam: float) -> pd.DataFrame:
     """Re-weigh Splink's scores of cross-platform pairs with their own prior (see :func:`_account_priors`).
 
     Match weights are additive, so a different prior is a constant shift of the weight;
     the per-comparison weights (the evidence) are unchanged.
     """
-    priors = _account_priors(counts, lam, config)
     if pred.empty or not priors:
         return pred
     src_l = pred["unique_id_l"].astype(str).str.split(":", n=1).str[0]

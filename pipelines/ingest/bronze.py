@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.config import Settings
-from pipelines.dates import as_date as _as_date
+from transforms.dates import as_date as _as_date
 from pipelines.landing import landing_fs as _landing_fs
 from pipelines.landing import read_manifest
 from transforms import bronze as tb

@@ -39,7 +39,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.config import ConfigError, Settings
-from pipelines.dates import as_date as _as_date
+from transforms.dates import as_date as _as_date
 from pipelines.ingest.bronze import EntityResult, _reconcile, _write_bronze, _write_quarantine
 from transforms import bronze as tb
 

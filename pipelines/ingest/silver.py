@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipelines.config import Settings
-from pipelines.dates import as_date as _as_date
+from transforms.dates import as_date as _as_date
 from transforms import silver as ts
 from transforms.bronze import SPECS
 

@@ -8,6 +8,8 @@ import math
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from transforms.dates import as_date as _as_date
+
 
 def require_columns(df: DataFrame, columns: list[str] | tuple[str, ...], what: str) -> None:
     """Raise ``ValueError`` naming ``what`` and the missing columns (and what is there)."""
@@ -20,15 +22,8 @@ def require_columns(df: DataFrame, columns: list[str] | tuple[str, ...], what: s
 
 
 def as_date(value: str | dt.date) -> dt.date:
-    """A snapshot date given as ``date`` or ``'YYYY-MM-DD'``."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValueError(f"snapshot date {value!r} is not YYYY-MM-DD") from exc
+    """A snapshot date given as ``date`` or ``'YYYY-MM-DD'`` (see :func:`transforms.dates.as_date`)."""
+    return _as_date(value, "snapshot date")
 
 
 def local_date(ts: Column, timezone: str) -> Column:

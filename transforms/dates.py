@@ -1,4 +1,7 @@
-"""Parsing of the dates that job steps receive (drop dates, run dates, snapshot dates)."""
+"""Parsing of the dates that job steps and transforms receive (drop, run and snapshot dates).
+
+Pure (no I/O): usable from ``transforms``, ``pipelines`` and ``expectations`` alike.
+"""
 
 from __future__ import annotations
 
