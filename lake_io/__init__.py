@@ -1,7 +1,8 @@
 """lake_io: the only code of SCIM that touches Delta tables.
 
 ``Lake(settings, spark)`` gives read/write/merge/maintenance over the lake. The default
-backend writes through a Spark Python Data Source backed by delta-rs (``deltalake``);
+backend writes data files with Spark's Parquet writer (or a Spark Python Data Source where
+that cannot be used) and commits them with delta-rs (``deltalake``);
 ``settings.delta_writer == "delta-spark"`` selects the JVM Delta connector instead.
 See docs/lake.md for the design and the guarantees.
 

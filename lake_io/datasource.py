@@ -346,95 +346,109 @@ class DeltaWriter(DataSourceArrowWriter):
 
     # driver -----------------------------------------------------------------------------------
     def commit(self, messages: list[DeltaCommitMessage | None]) -> None:
-        from deltalake import CommitProperties, DeltaTable, Schema, Transaction
-        from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
-
-        plan = self.plan
-        uri = plan["uri"]
         msgs = [m for m in messages if m is not None]
-        adds = [a for m in msgs for a in m.adds]
-        rows = sum(m.rows for m in msgs)
-        schema = Schema.from_json(plan["delta_schema"])
-        part_cols = plan["partition_by"]
-        app = plan.get("app_transaction")
-        props = CommitProperties(
-            custom_metadata={
-                WRITE_ID_KEY: plan["write_id"],
-                "scim.table": plan["table"],
-                "scim.mode": plan["mode"] + (" replace_where" if plan.get("replace_where") else ""),
-                "scim.rows": rows,
-                "scim.files": len(adds),
-            },
-            max_commit_retries=plan.get("max_commit_retries", 15),
-            app_transactions=[Transaction(app[0], int(app[1]))] if app else None,
-        )
-        actions = [
-            AddAction(a["path"], a["size"], a["partition_values"], a["modification_time"], True, a["stats"])
-            for a in adds
-        ]
-        predicate = None
-        if plan.get("replace_where"):
-            types = plan["partition_types"]
-            predicate = parts.Predicate(plan["replace_where"], types)
-            for a in adds:
-                if not predicate(parts.typed_values(a["partition_values"], types)):
-                    raise ValueError(
-                        f"table {plan['table']}: the data holds partition {a['partition_values']} which does not match "
-                        f"replace_where {plan['replace_where']!r}; filter the DataFrame or widen the predicate"
-                    )
-        if not DeltaTable.is_deltatable(uri):
-            try:
-                create_table_with_add_actions(
-                    uri, schema, actions, mode="error", partition_by=part_cols or None,
-                    description=plan.get("description"), commit_properties=props,
-                )
-                return
-            except Exception:
-                if not DeltaTable.is_deltatable(uri):  # a real failure, not a concurrent creation
-                    raise
-        table = DeltaTable(uri)
-        if list(table.metadata().partition_columns) != list(part_cols):
-            raise ValueError(
-                f"table {plan['table']} is partitioned by {table.metadata().partition_columns}, "
-                f"the write by {part_cols}; write with the table's partition columns"
-            )
-        if app and txn_done(table, app[0], app[1]):
-            raise AlreadyCommitted(f"table {plan['table']}: app transaction {app[0]} v{app[1]} already committed")
-        if plan["mode"] == "overwrite" and predicate is None:
-            # An overwrite transaction also replaces the schema in metaData when it changed.
-            table.create_write_transaction(actions, "overwrite", schema, part_cols or None, commit_properties=props)
-            return
-        have = {f.name for f in table.schema().fields}
-        new_fields = [f for f in schema.fields if f.name not in have]
-        if new_fields:
-            # An append transaction does not update metaData: add the merged columns first
-            # (one metadata commit; nullable, so every existing file reads them as null).
-            table.alter.add_columns(new_fields)
-            table = DeltaTable(uri)
-        if predicate is not None:
-            now = int(time.time() * 1000)
-            types = plan["partition_types"]
-            for path, size, raw in table_files(table, part_cols):
-                if predicate(parts.typed_values(raw, types)):
-                    actions.append(RemoveAction(unquote(path), True, now, size, raw))
-        table.create_write_transaction(actions, "append", schema, part_cols or None, commit_properties=props)
+        commit_write(self.plan, [a for m in msgs for a in m.adds], sum(m.rows for m in msgs))
 
     def abort(self, messages: list[DeltaCommitMessage | None]) -> None:
-        plan = self.plan
+        fs, root = filesystem(self.plan["uri"])
+        abort_write(self.plan, {f"{root}/{a['path']}" for m in messages if m is not None for a in m.adds})
+
+
+def commit_write(plan: dict[str, Any], adds: list[dict[str, Any]], rows: int) -> None:
+    """ONE Delta transaction adding ``adds`` (files already written) as ``plan`` says.
+
+    Shared by both ways of writing the data files (this Data Source's tasks and Spark's
+    native Parquet writer, :mod:`lake_io.native`). Raises :class:`AlreadyCommitted` when
+    the plan's app transaction is already in the table, ``ValueError`` for data outside
+    ``replace_where`` or a partitioning that differs from the table's.
+    """
+    from deltalake import CommitProperties, DeltaTable, Schema, Transaction
+    from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
+
+    uri = plan["uri"]
+    schema = Schema.from_json(plan["delta_schema"])
+    part_cols = plan["partition_by"]
+    app = plan.get("app_transaction")
+    props = CommitProperties(
+        custom_metadata={
+            WRITE_ID_KEY: plan["write_id"],
+            "scim.table": plan["table"],
+            "scim.mode": plan["mode"] + (" replace_where" if plan.get("replace_where") else ""),
+            "scim.rows": rows,
+            "scim.files": len(adds),
+            "scim.dataFiles": plan.get("data_files", "datasource"),
+        },
+        max_commit_retries=plan.get("max_commit_retries", 15),
+        app_transactions=[Transaction(app[0], int(app[1]))] if app else None,
+    )
+    actions = [
+        AddAction(a["path"], a["size"], a["partition_values"], a["modification_time"], True, a["stats"])
+        for a in adds
+    ]
+    predicate = None
+    if plan.get("replace_where"):
+        types = plan["partition_types"]
+        predicate = parts.Predicate(plan["replace_where"], types)
+        for a in adds:
+            if not predicate(parts.typed_values(a["partition_values"], types)):
+                raise ValueError(
+                    f"table {plan['table']}: the data holds partition {a['partition_values']} which does not match "
+                    f"replace_where {plan['replace_where']!r}; filter the DataFrame or widen the predicate"
+                )
+    if not DeltaTable.is_deltatable(uri):
         try:
-            if find_commit(plan["uri"], plan["write_id"]) is not None:
-                # The commit reached the log (an error came after it): its files are live data.
-                return
+            create_table_with_add_actions(
+                uri, schema, actions, mode="error", partition_by=part_cols or None,
+                description=plan.get("description"), commit_properties=props,
+            )
+            return
+        except Exception:
+            if not DeltaTable.is_deltatable(uri):  # a real failure, not a concurrent creation
+                raise
+    table = DeltaTable(uri)
+    if list(table.metadata().partition_columns) != list(part_cols):
+        raise ValueError(
+            f"table {plan['table']} is partitioned by {table.metadata().partition_columns}, "
+            f"the write by {part_cols}; write with the table's partition columns"
+        )
+    if app and txn_done(table, app[0], app[1]):
+        raise AlreadyCommitted(f"table {plan['table']}: app transaction {app[0]} v{app[1]} already committed")
+    if plan["mode"] == "overwrite" and predicate is None:
+        # An overwrite transaction also replaces the schema in metaData when it changed.
+        table.create_write_transaction(actions, "overwrite", schema, part_cols or None, commit_properties=props)
+        return
+    have = {f.name for f in table.schema().fields}
+    new_fields = [f for f in schema.fields if f.name not in have]
+    if new_fields:
+        # An append transaction does not update metaData: add the merged columns first
+        # (one metadata commit; nullable, so every existing file reads them as null).
+        table.alter.add_columns(new_fields)
+        table = DeltaTable(uri)
+    if predicate is not None:
+        now = int(time.time() * 1000)
+        types = plan["partition_types"]
+        for path, size, raw in table_files(table, part_cols):
+            if predicate(parts.typed_values(raw, types)):
+                actions.append(RemoveAction(unquote(path), True, now, size, raw))
+    table.create_write_transaction(actions, "append", schema, part_cols or None, commit_properties=props)
+
+
+def abort_write(plan: dict[str, Any], paths: set[str]) -> None:
+    """Delete the data files of a write that did not commit (``paths`` plus any file
+    named with its write id); nothing when the commit is found in the log."""
+    try:
+        if find_commit(plan["uri"], plan["write_id"]) is not None:
+            # The commit reached the log (an error came after it): its files are live data.
+            return
+    except Exception:
+        pass
+    fs, root = filesystem(plan["uri"])
+    paths = set(paths) | _files_of_write(fs, root, plan["write_id"])
+    for p in paths:
+        try:
+            fs.delete_file(p)
         except Exception:
             pass
-        fs, root = filesystem(plan["uri"])
-        paths = {f"{root}/{a['path']}" for m in messages if m is not None for a in m.adds}
-        paths |= _files_of_write(fs, root, plan["write_id"])
-        for p in paths:
-            try:
-                fs.delete_file(p)
-            except Exception:
-                pass
 
 
 def _split(batch: pa.RecordBatch, part_cols: list[str]) -> Iterator[tuple[dict[str, str | None], pa.RecordBatch]]:

@@ -1,8 +1,9 @@
 """The :class:`Lake`: every read, write and maintenance call of the project on Delta tables.
 
-Default backend (``settings.delta_writer == "deltars"``): Spark writes through the
-``scim_delta`` Python Data Source (tasks write Parquet, the driver commits one Delta
-transaction with deltalake); MERGE, DELETE, history, comments and maintenance run with
+Default backend (``settings.delta_writer == "deltars"``): Spark's tasks write the Parquet
+data files (by default with Spark's own Parquet writer, :mod:`lake_io.native`; else through
+the ``scim_delta`` Python Data Source) and the driver commits one Delta transaction with
+deltalake; MERGE, DELETE, history, comments and maintenance run with
 deltalake on the driver. ``Lake(settings, spark)`` returns :class:`lake_io.delta_spark.DeltaSparkLake`
 instead when ``settings.delta_writer == "delta-spark"``.
 
@@ -21,6 +22,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 
 from lake_io import datasource as ds
+from lake_io import native
 from lake_io._partitions import Predicate, UnsupportedPredicate
 from lake_io._schema import (
     LakeSchemaError,
@@ -195,8 +197,17 @@ class Lake:
             "max_rows_per_file": max_rows_per_file or 0,
             "compression": compression,
         }
+        data_files = getattr(self.settings, "delta_data_files", "spark-parquet")
+        if data_files == "spark-parquet":
+            reason = native.unusable_reason(self._need_spark("write"), uri, partition_types)
+            if reason is not None:
+                log.info("lake write table=%s: data files through the Data Source: %s", table, reason)
+                data_files = "datasource"
         try:
-            df.write.format(ds.FORMAT).mode("append").option("plan", json.dumps(plan)).save()
+            if data_files == "spark-parquet":
+                native.write(self.spark, df, plan)
+            else:
+                df.write.format(ds.FORMAT).mode("append").option("plan", json.dumps(plan)).save()
         except Exception:
             # A concurrent run committed the same app transaction first: ours was aborted.
             if app_id is not None and DeltaTable.is_deltatable(uri) and ds.txn_done(DeltaTable(uri), app_id, app_version):
@@ -210,9 +221,9 @@ class Lake:
         if exists and (pending_comments or (description is not None and description != DeltaTable(uri).metadata().description)):
             version = self.set_comments(table, description=description, column_comments=pending_comments or None)
         log.info(
-            "lake write table=%s mode=%s rows=%s files=%s version=%d seconds=%.2f",
+            "lake write table=%s mode=%s rows=%s files=%s data_files=%s version=%d seconds=%.2f",
             table, mode + (" replace_where" if replace_where else ""), entry.get("scim.rows"), entry.get("scim.files"),
-            version, time.monotonic() - t0,
+            data_files, version, time.monotonic() - t0,
         )
         return version
 
@@ -438,7 +449,8 @@ class Lake:
                dry_run: bool = False) -> list[str]:
         """Delete files no version younger than ``retention_hours`` needs; returns their paths.
 
-        Also removes files never committed (left by a crashed job). Time travel to versions
+        Also removes files never committed and the staging directories of writes whose
+        driver died (left by a crashed job). Time travel to versions
         older than the retention stops working. Deleting is not atomic: a failure halfway
         leaves some files deleted, none that a retained version needs.
         """
@@ -446,6 +458,14 @@ class Lake:
         dt = self._table(table)
         files = dt.vacuum(retention_hours=retention_hours, dry_run=dry_run,
                           enforce_retention_duration=enforce_retention, full=True)
+        # Staging directories of native Parquet writes whose driver died before cleaning up
+        # (delta-rs skips directories starting with "_").
+        stale = native.stale_staging(self.uri(table), retention_hours)
+        if not dry_run:
+            fs, _root = ds.filesystem(self.uri(table))
+            for path in stale:
+                fs.delete_dir(path)
+        files = list(files) + stale
         log.info("lake vacuum table=%s files=%d dry_run=%s seconds=%.2f", table, len(files), dry_run, time.monotonic() - t0)
         return files
 

@@ -119,6 +119,9 @@ class Settings(_Section):
     env: Literal["local", "production"] = "local"
     lake_root: str = Field("./lake", description="lake root: a local path or a delta-rs/Spark URI")
     delta_writer: Literal["deltars", "delta-spark"] = "deltars"
+    delta_data_files: Literal["spark-parquet", "datasource"] = Field(
+        "spark-parquet", description="deltars writer: who writes the data files: Spark's Parquet writer "
+        "(falls back to the Python Data Source where it cannot be used) or always the Data Source")
     timezone: str = Field("Asia/Shanghai", description="business time zone of the daily partitions")
     spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)

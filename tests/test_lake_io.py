@@ -163,11 +163,17 @@ def test_task_writer_encoding_error_fails_the_task_and_leaves_no_file(tmp_path, 
 
 
 # -- Spark round trips ----------------------------------------------------------------------
-def test_round_trip_every_type_and_independent_readers(spark, settings):
+@pytest.fixture(params=["spark-parquet", "datasource"])
+def both(request, settings):
+    """Settings for each way of writing the data files: Spark's Parquet writer, the Data Source."""
+    return settings.model_copy(update={"delta_data_files": request.param})
+
+
+def test_round_trip_every_type_and_independent_readers(spark, both):
     import duckdb
     from deltalake import DeltaTable
 
-    lake = Lake(settings, spark)
+    lake = Lake(both, spark)
     df = spark.createDataFrame(ALL_ROWS, ALL_TYPES)
     version = lake.write(df.coalesce(1), "silver/all_types", partition_by=["batch_date"])  # one file per day
     assert version == 0
@@ -195,10 +201,40 @@ def test_round_trip_every_type_and_independent_readers(spark, settings):
     day1 = next(s for a, s in zip(adds, stats) if a["partitionValues"]["batch_date"] == "2026-11-01")
     assert day1["minValues"]["id"] == 1 and day1["maxValues"]["id"] == 2 and day1["nullCount"]["name"] == 1
     assert day1["maxValues"]["seen_at"] == "2026-11-01T08:30:15.124Z"  # max rounded up to the millisecond
+    day2 = next(s for a, s in zip(adds, stats) if a["partitionValues"]["batch_date"] == "2026-11-02")
+    assert day2["minValues"]["amount"] == day2["maxValues"]["amount"] == -0.01
+    assert day2["nullCount"]["addr"] == {"city": 1, "zip": 1} and "addr" not in day2["minValues"]
+    assert lake.history("silver/all_types")[0]["scim.dataFiles"] == both.delta_data_files
+    assert glob.glob(os.path.join(lake.uri("silver/all_types"), "_scim_staging", "*")) == []
 
 
-def test_append_overwrite_and_replace_where_on_partitions(spark, settings):
-    lake = Lake(settings, spark)
+def test_empty_dataframe_creates_an_empty_table_and_an_empty_append_commits_nothing_new(spark, both):
+    lake = Lake(both, spark)
+    t = "silver/empty"
+    assert lake.write(spark.createDataFrame([], "id long, batch_date date"), t, partition_by=["batch_date"]) == 0
+    assert lake.read(t).count() == 0 and lake.describe(t)["num_files"] == 0
+    assert lake.write(spark.createDataFrame([], "id long"), "silver/empty_flat") == 0
+    assert lake.describe("silver/empty_flat")["num_files"] == 0  # no zero-row file is referenced
+    lake.write(day_rows(spark, "2026-11-01", [1]).select("id", "batch_date"), t)
+    assert [r.id for r in lake.read(t).collect()] == [1]
+
+
+def test_partition_values_with_special_characters_and_nulls(spark, both):
+    lake = Lake(both, spark)
+    t = "silver/by_channel"
+    values = ["a/b", "x:y=z", "100%", "微信 小程序", "it's", None]
+    df = spark.createDataFrame([(i, v) for i, v in enumerate(values)], "id long, channel string")
+    lake.write(df, t, partition_by=["channel"])
+    assertDataFrameEqual(lake.read(t).select("id", "channel"), df)
+    adds = [e["add"] for e in log_entries(lake, t) if "add" in e]
+    assert sorted(a["partitionValues"]["channel"] or "" for a in adds) == sorted(v or "" for v in values)
+    lake.write(spark.createDataFrame([(9, "a/b")], "id long, channel string"), t, mode="overwrite",
+               replace_where="channel = 'a/b'")
+    assert sorted(r.id for r in lake.read(t).collect()) == [1, 2, 3, 4, 5, 9]
+
+
+def test_append_overwrite_and_replace_where_on_partitions(spark, both):
+    lake = Lake(both, spark)
     t = "silver/orders"
     lake.write(day_rows(spark, "2026-11-01", [1, 2]), t, partition_by=["batch_date"])
     lake.write(day_rows(spark, "2026-11-02", [3]), t, mode="append", partition_by=["batch_date"])
@@ -221,8 +257,8 @@ def test_append_overwrite_and_replace_where_on_partitions(spark, settings):
     assert lake.describe(t)["num_files"] == 1 and lake.describe(t)["num_rows"] == 1
 
 
-def test_replace_where_refuses_what_it_cannot_do_exactly(spark, settings):
-    lake = Lake(settings, spark)
+def test_replace_where_refuses_what_it_cannot_do_exactly(spark, both):
+    lake = Lake(both, spark)
     t = "silver/orders"
     lake.write(day_rows(spark, "2026-11-01", [1]), t, partition_by=["batch_date"])
     files_before = parquet_on_disk(lake, t)
@@ -235,8 +271,8 @@ def test_replace_where_refuses_what_it_cannot_do_exactly(spark, settings):
     assert parquet_on_disk(lake, t) == files_before
 
 
-def test_same_partition_twice_leaves_one_copy_and_app_transactions_skip_reruns(spark, settings):
-    lake = Lake(settings, spark)
+def test_same_partition_twice_leaves_one_copy_and_app_transactions_skip_reruns(spark, both):
+    lake = Lake(both, spark)
     t = "bronze/events"
     for _ in range(2):
         lake.write(day_rows(spark, "2026-11-01", [1, 2]), t, mode="overwrite", partition_by=["batch_date"],
@@ -249,8 +285,8 @@ def test_same_partition_twice_leaves_one_copy_and_app_transactions_skip_reruns(s
     assert lake.read(t).where("batch_date = '2026-11-02'").count() == 1
 
 
-def test_schema_rules(spark, settings):
-    lake = Lake(settings, spark)
+def test_schema_rules(spark, both):
+    lake = Lake(both, spark)
     t = "silver/customers"
     lake.write(spark.createDataFrame([(1, "a")], "id long, name string"), t)
     with pytest.raises(LakeSchemaError, match="new columns"):
@@ -330,8 +366,8 @@ def test_comments_visible_in_describe_log_and_spark(spark, settings):
         lake.set_comments(t, column_comments={"nope": "x"})
 
 
-def test_failed_task_leaves_previous_version_and_no_new_files(spark, settings):
-    lake = Lake(settings, spark)
+def test_failed_task_leaves_previous_version_and_no_new_files(spark, both):
+    lake = Lake(both, spark)
     t = "silver/orders"
     lake.write(day_rows(spark, "2026-11-01", [1, 2]), t, partition_by=["batch_date"])
     referenced = referenced_files(lake, t)
@@ -350,8 +386,8 @@ def test_failed_task_leaves_previous_version_and_no_new_files(spark, settings):
     assert parquet_on_disk(lake, t) == referenced  # nothing orphaned either
 
 
-def test_two_writers_appending_at_once_lose_nothing(spark, settings):
-    lake = Lake(settings, spark)
+def test_two_writers_appending_at_once_lose_nothing(spark, both):
+    lake = Lake(both, spark)
     t = "bronze/clicks"
     lake.write(day_rows(spark, "2026-11-01", [0]), t)
     errors: list[BaseException] = []
@@ -388,6 +424,38 @@ def test_maintenance_and_listing(spark, settings):
     assert sorted(r.id for r in lake.read("gold/facts").collect()) == [0, 1, 2]
     with pytest.raises(LakeError, match="does not exist"):
         lake.version("gold/missing")
+
+
+def test_spark_parquet_files_fall_back_to_the_data_source_where_they_cannot_be_used(spark, settings):
+    from lake_io import native
+
+    assert native.unusable_reason(spark, "/tmp/lake/t", {"batch_date": "date"}) is None
+    assert "not a local" in native.unusable_reason(spark, "s3://bucket/lake/t", {})
+    assert "timestamp partition" in native.unusable_reason(spark, "/tmp/lake/t", {"hour": "timestamp"})
+    lake = Lake(settings, spark)
+    hours = spark.createDataFrame([(1, dt.datetime(2026, 11, 1, 8, tzinfo=UTC))], "id long, hour timestamp")
+    lake.write(hours, "silver/hourly", partition_by=["hour"])
+    assert lake.history("silver/hourly")[0]["scim.dataFiles"] == "datasource"
+    assert [r.hour for r in lake.read("silver/hourly").collect()] == [dt.datetime(2026, 11, 1, 8)]  # session zone UTC
+
+
+def test_vacuum_removes_staging_left_by_a_dead_driver(spark, settings):
+    lake = Lake(settings, spark)
+    t = "silver/orders"
+    lake.write(day_rows(spark, "2026-11-01", [1]), t, partition_by=["batch_date"])
+    assert lake.history(t)[0]["scim.dataFiles"] == "spark-parquet"
+    stale = os.path.join(lake.uri(t), "_scim_staging", "0123456789abcdef")
+    os.makedirs(os.path.join(stale, "batch_date=2026-11-02"))
+    with open(os.path.join(stale, "batch_date=2026-11-02", "part-00000.snappy.parquet"), "wb") as fh:
+        fh.write(b"PAR1")
+    old = dt.datetime(2026, 1, 1).timestamp()
+    os.utime(stale, (old, old))
+    fresh = os.path.join(lake.uri(t), "_scim_staging", "fedcba9876543210")
+    os.makedirs(fresh)  # a write in progress: too young to touch
+    removed = lake.vacuum(t, retention_hours=200)
+    assert any(r.endswith("0123456789abcdef") for r in removed)
+    assert not os.path.exists(stale) and os.path.isdir(fresh)
+    assert [r.id for r in lake.read(t).collect()] == [1]
 
 
 def test_delta_spark_backend_is_selected_by_settings(settings):
