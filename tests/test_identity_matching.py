@@ -340,3 +340,13 @@ def test_evaluate_clusters_on_known_example():
     assert m["by_source_pair"]["crm-crm"]["true_pairs"] == 0 and m["by_source_pair"]["crm-crm"]["recall"] is None
     with pytest.raises(ValueError, match="person_id"):
         evaluate_clusters(clusters, truth.drop(columns=["person_id"]))
+
+
+def test_term_frequencies_leave_the_compared_pair_out():
+    from transforms.matching.splink_model import pair_excluded_term_frequencies
+
+    values = pd.Series(["人间清醒322", "人间清醒322", "一只咸鱼", "一只咸鱼", "一只咸鱼", "一只咸鱼", None, "zoe18"])
+    tf = pair_excluded_term_frequencies(values, "nickname").set_index("nickname")["tf_nickname"].to_dict()
+    # 7 handles: a handle only the pair holds counts as one other holder, a cliche keeps its others
+    assert tf == pytest.approx({"人间清醒322": 1 / 7, "一只咸鱼": 2 / 7, "zoe18": 1 / 7})
+    assert pair_excluded_term_frequencies(pd.Series([None, None]), "city").empty

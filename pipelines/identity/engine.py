@@ -279,6 +279,10 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
         _train(trainer, data, config)
         model = splink_model.regularise(trainer.misc.save_model_to_json(), config.m_floor, 1.0 / config.u_max_pairs)
     linker = Linker(table, splink_model.settings_creator(model=model), log_level=logging.WARNING)
+    for col in splink_model.TF_COLUMNS:
+        lookup = splink_model.pair_excluded_term_frequencies(data[col], col)
+        lookup_table = db_api.register(spark.createDataFrame(lookup) if backend == "spark" else lookup)
+        linker.table_management.register_term_frequency_lookup(lookup_table, col)
     lam = float(model["probability_two_random_records_match"])
     counts = m["source"].value_counts()
     priors = _account_priors(counts, config)

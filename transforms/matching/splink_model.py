@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
@@ -44,6 +46,27 @@ CAPPED_COLUMNS = ["phone_p3l4", "nick_key", "syll_key"]
 #: Blocking-only copies of common-but-genuine values (王伟 is a real full name shared by
 #: thousands): too-common values stop blocking but still count as evidence in comparisons.
 BLOCKING_COPIES = {"blk_name": "name_full", "blk_name_pinyin": "name_full_pinyin", "blk_nickname": "nickname"}
+
+
+#: Columns whose exact levels are adjusted by the frequency of the compared value.
+TF_COLUMNS = ["surname", "nickname", "syll_key", "nick_key", "city"]
+
+
+def pair_excluded_term_frequencies(values: pd.Series, column: str) -> pd.DataFrame:
+    """Splink term-frequency lookup (``column``, ``tf_<column>``) that leaves the pair out.
+
+    Splink's own lookup is ``count(value) / count(non-null)``. A pair that agrees on a value
+    holds two of its occurrences itself, so a handle used only by one person's WeChat and
+    Weibo accounts gets the frequency of a value two people chose, and the rarest values,
+    the strongest evidence, are understated the most. Here the two records of the pair are
+    left out of the count: ``max(count - 2, 1) / count(non-null)`` (at least one other
+    holder, so a value is never taken as impossible to share by chance). Common values
+    (surnames, cities) keep practically Splink's frequency.
+    """
+    v = values.dropna()
+    counts = v.value_counts()
+    n = max(len(v), 1)
+    return pd.DataFrame({column: counts.index.to_numpy(), f"tf_{column}": (counts.to_numpy() - 2).clip(min=1) / n})
 
 
 def _null(sql: str, label: str) -> cll.CustomLevel:
