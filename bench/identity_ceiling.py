@@ -89,13 +89,13 @@ import logging
 import math
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench import BenchContext, benchmark
+from pipelines.identity.bench import generated_person_records
 
 log = logging.getLogger("scim.bench.ceiling")
 
@@ -621,28 +621,13 @@ def evidence_ceiling(standardised: pd.DataFrame, truth: pd.DataFrame, precision:
             "scopes": out_scopes, "facts": facts, "seconds": seconds}
 
 
-def landing_records(root: str | Path, persons: int, settings: Any, spark: Any, seed: int = 7,
-                    start: str = "2026-11-01") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Standardised records and truth of ``persons`` generated people, the identity bench's way."""
-    from pipelines.identity.bench import load_landing_person_records
-    from sample_data import generate
-    from transforms.person_records import standardise_person_records_pandas
-
-    root = Path(root)
-    if not (root / "truth" / "accounts.parquet").exists():
-        generate(root, persons, 1, start, seed)
-    raw = load_landing_person_records(spark, root)
-    std = standardise_person_records_pandas(raw, settings.hmac_key_bytes())
-    return std, pd.read_parquet(root / "truth" / "accounts.parquet")
-
-
 @benchmark("identity_ceiling")
 def run(ctx: BenchContext) -> dict[str, Any]:
     rows, details = [], {}
     for persons in ctx.options.get("rows") or DEFAULT_PERSONS:
         with ctx.stage("generate_and_standardise", persons=persons):
-            std, truth = landing_records(os.path.join(ctx.workdir, f"ceiling-{persons}"), persons, ctx.settings,
-                                         ctx.spark)
+            std, truth = generated_person_records(os.path.join(ctx.workdir, f"ceiling-{persons}"), persons,
+                                                  ctx.settings, ctx.spark)
         with ctx.stage("ceiling", persons=persons) as st:
             res = evidence_ceiling(std, truth)
             st.update(res["facts"])

@@ -299,16 +299,7 @@ class DeltaWriter(DataSourceArrowWriter):
         def finish(s: _FileSink) -> None:
             closing.append(s)
             metadata, size = s.close()
-            adds.append(
-                {
-                    "path": s.rel_path,  # delta-rs URI-encodes it in the log
-                    "size": size,
-                    "partition_values": s.partition_values,
-                    "modification_time": int(time.time() * 1000),
-                    "stats": file_stats(metadata, data_schema),
-                    "rows": metadata.num_rows,
-                }
-            )
+            adds.append(add_entry(s.rel_path, size, s.partition_values, metadata, data_schema))
 
         try:
             for batch in iterator:
@@ -328,8 +319,7 @@ class DeltaWriter(DataSourceArrowWriter):
             for s in list(sinks.values()):
                 finish(s)
             sinks.clear()
-            rows = sum(a.pop("rows") for a in adds)
-            return DeltaCommitMessage(adds=adds, rows=rows)
+            return DeltaCommitMessage(adds=adds, rows=sum(a["rows"] for a in adds))
         except BaseException:
             # Leave nothing behind from a failed task: its files would be orphans.
             for s in list(sinks.values()) + closing:
@@ -352,6 +342,21 @@ class DeltaWriter(DataSourceArrowWriter):
     def abort(self, messages: list[DeltaCommitMessage | None]) -> None:
         fs, root = filesystem(self.plan["uri"])
         abort_write(self.plan, {f"{root}/{a['path']}" for m in messages if m is not None for a in m.adds})
+
+
+def add_entry(rel_path: str, size: int, partition_values: dict[str, str | None], metadata: Any,
+              data_schema: pa.Schema) -> dict[str, Any]:
+    """One written data file as :func:`commit_write` takes it: path (relative to the table;
+    delta-rs URI-encodes it in the log), size, partition values, Delta statistics from the
+    file's Parquet footer, and its row count."""
+    return {
+        "path": rel_path,
+        "size": size,
+        "partition_values": partition_values,
+        "modification_time": int(time.time() * 1000),
+        "stats": file_stats(metadata, data_schema),
+        "rows": metadata.num_rows,
+    }
 
 
 def commit_write(plan: dict[str, Any], adds: list[dict[str, Any]], rows: int) -> None:

@@ -199,7 +199,7 @@ class Lake:
         }
         data_files = getattr(self.settings, "delta_data_files", "spark-parquet")
         if data_files == "spark-parquet":
-            reason = native.unusable_reason(self._need_spark("write"), uri, partition_types)
+            reason = native.unusable_reason(self._need_spark("write"), uri, self.settings.lake_is_local, partition_types)
             if reason is not None:
                 log.info("lake write table=%s: data files through the Data Source: %s", table, reason)
                 data_files = "datasource"

@@ -35,8 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lake_io import _partitions as parts
-from lake_io._stats import _leaves, file_stats
-from lake_io.datasource import abort_write, commit_write, decode_schema, filesystem
+from lake_io._stats import _leaves
+from lake_io.datasource import abort_write, add_entry, commit_write, decode_schema, filesystem
 
 log = logging.getLogger("lake_io")
 
@@ -45,15 +45,14 @@ TIMESTAMP_CONF = "spark.sql.parquet.outputTimestampType"
 _SPARK_NAME = re.compile(r"^part-(\d+)-[0-9a-fA-F-]{36}(.*)$")
 
 
-def is_local(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
+def unusable_reason(spark: Any, uri: str, lake_is_local: bool, partition_types: dict[str, Any]) -> str | None:
+    """Why Spark's Parquet writer cannot write this table's data files here, or None.
 
-
-def unusable_reason(spark: Any, uri: str, partition_types: dict[str, Any]) -> str | None:
-    """Why Spark's Parquet writer cannot write this table's data files here, or None."""
+    ``lake_is_local``: the settings' judgement of the lake root (``Settings.lake_is_local``).
+    """
     if getattr(spark, "_jsparkSession", None) is None:
         return "Spark Connect session (the driver cannot see the files the server writes)"
-    if not is_local(uri):
+    if not lake_is_local:
         return f"lake URI {uri} is not a local or mounted path (Spark and delta-rs name object stores differently)"
     timestamps = [c for c, t in partition_types.items() if str(t) == "timestamp"]
     if timestamps:
@@ -133,7 +132,6 @@ def write(spark: Any, df: Any, plan: dict[str, Any]) -> None:
             and not i.base_name.startswith((".", "_")) and "/_temporary" not in i.path
         )
         adds: list[dict[str, Any]] = []
-        rows = 0
         for n, path in enumerate(staged):
             rel = path[len(staging) + 1:]
             rel_dir, _, base = rel.rpartition("/")
@@ -152,16 +150,8 @@ def write(spark: Any, df: Any, plan: dict[str, Any]) -> None:
                 fs.create_dir(final.rpartition("/")[0], recursive=True)
             fs.move(path, final)
             moved.add(final)
-            size = fs.get_file_info(final).size
-            adds.append({
-                "path": final_rel,
-                "size": size,
-                "partition_values": values,
-                "modification_time": int(time.time() * 1000),
-                "stats": file_stats(metadata, data_schema),
-            })
-            rows += metadata.num_rows
-        commit_write({**plan, "data_files": "spark-parquet"}, adds, rows)
+            adds.append(add_entry(final_rel, fs.get_file_info(final).size, values, metadata, data_schema))
+        commit_write({**plan, "data_files": "spark-parquet"}, adds, sum(a["rows"] for a in adds))
     except BaseException:
         abort_write(plan, moved)
         raise

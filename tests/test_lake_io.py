@@ -429,9 +429,11 @@ def test_maintenance_and_listing(spark, settings):
 def test_spark_parquet_files_fall_back_to_the_data_source_where_they_cannot_be_used(spark, settings):
     from lake_io import native
 
-    assert native.unusable_reason(spark, "/tmp/lake/t", {"batch_date": "date"}) is None
-    assert "not a local" in native.unusable_reason(spark, "s3://bucket/lake/t", {})
-    assert "timestamp partition" in native.unusable_reason(spark, "/tmp/lake/t", {"hour": "timestamp"})
+    local = settings.lake_is_local
+    assert local and native.unusable_reason(spark, "/tmp/lake/t", local, {"batch_date": "date"}) is None
+    s3 = settings.model_copy(update={"lake_root": "s3://bucket/lake"})
+    assert "not a local" in native.unusable_reason(spark, s3.lake_path("t"), s3.lake_is_local, {})
+    assert "timestamp partition" in native.unusable_reason(spark, "/tmp/lake/t", local, {"hour": "timestamp"})
     lake = Lake(settings, spark)
     hours = spark.createDataFrame([(1, dt.datetime(2026, 11, 1, 8, tzinfo=UTC))], "id long, hour timestamp")
     lake.write(hours, "silver/hourly", partition_by=["hour"])

@@ -104,6 +104,24 @@ def plain_splink(standardised: pd.DataFrame, seed: int = 42, u_max_pairs: float 
     return out, seconds
 
 
+def generated_person_records(root: str | Path, persons: int, settings: Any, spark: Any, *, days: int = 1,
+                             seed: int = 7, start: str = "2026-11-01") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Standardised person records and truth of ``persons`` generated people under ``root``.
+
+    Generates the landing files unless ``root`` already holds them, maps them to person
+    records as the pipeline does and standardises them. Returns ``(standardised, truth)``.
+    """
+    from sample_data import generate
+    from transforms.person_records import standardise_person_records_pandas
+
+    root = Path(root)
+    if not (root / "truth" / "accounts.parquet").exists():
+        generate(root, persons, days, start, seed)
+    raw = load_landing_person_records(spark, root)
+    std = standardise_person_records_pandas(raw, settings.hmac_key_bytes())
+    return std, pd.read_parquet(root / "truth" / "accounts.parquet")
+
+
 def identity_benchmark(persons: int = 20000, days: int = 1, seed: int = 7, workdir: str | None = None,
                        start: str = "2026-11-01", settings: Any = None, spark: Any = None) -> dict[str, Any]:
     """Generate ``persons`` people, run SCIM identity and plain Splink, return quality and speed figures.
@@ -114,18 +132,12 @@ def identity_benchmark(persons: int = 20000, days: int = 1, seed: int = 7, workd
     from pipelines.config import load_settings
     from pipelines.identity.engine import EngineConfig, resolve
     from pipelines.spark import get_spark
-    from sample_data import generate
     from transforms.matching.metrics import evaluate_clusters
-    from transforms.person_records import standardise_person_records_pandas
 
     root = Path(workdir or tempfile.mkdtemp(prefix="scim_identity_bench_"))
     settings = settings or load_settings()
-    if not (root / "truth" / "accounts.parquet").exists():
-        generate(root, persons, days, start, seed)
     spark = spark or get_spark(settings)
-    raw = load_landing_person_records(spark, root)
-    truth = pd.read_parquet(root / "truth" / "accounts.parquet")
-    std = standardise_person_records_pandas(raw, settings.hmac_key_bytes())
+    std, truth = generated_person_records(root, persons, settings, spark, days=days, seed=seed, start=start)
     config = EngineConfig.from_settings(settings.identity)
 
     started = time.monotonic()
