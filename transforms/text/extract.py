@@ -30,6 +30,9 @@ _NICK = r"[\w\u4e00-\u9fff\-]{1,30}"
 MENTION_RE = re.compile(r"@(" + _NICK + r")")
 # A repost hop marker: '//@user:' (half- or full-width colon, optional spaces).
 REPOST_RE = re.compile(r"//\s*@(" + _NICK + r")\s*[:：]")
+# Weibo exports write topics, link and video titles and check-in places as '{%...%}'
+# ('{%#话题#%}', '{%某某的秒拍视频%}', '{%上海·碧云社区%}'): text Weibo inserted, not the author's words.
+MARKER_RE = re.compile(r"\{%[^{}]{0,200}?%\}")
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,11 @@ def split_repost_at(text: str) -> tuple[int, list[RepostHop]]:
 
 
 def strip_entities(text: str) -> str:
-    """The text with links, ``[emoticons]``, ``//@user:`` markers and ``@mentions`` replaced by
-    spaces: what is left are the author's words (hashtag words included)."""
+    """The text with links, ``[emoticons]``, ``{%...%}`` topic/link/video markers, ``//@user:``
+    markers and ``@mentions`` replaced by spaces: what is left are the author's words
+    (``#hashtag#`` words written in the text itself included)."""
+    if "{%" in text:
+        text = MARKER_RE.sub(" ", text)
     if _may_have_url(text):
         text = URL_RE.sub(" ", text)
     if "[" in text:
