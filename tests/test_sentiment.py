@@ -10,12 +10,12 @@ import math
 import pytest
 
 from pipelines.cli import main
-from transforms.sentiment import ModelError, load_model, model_path, score_texts
+from transforms.sentiment import CURRENT_VERSION, ModelError, load_model, model_path, score_texts
 from transforms.sentiment.features import DENSE_NAMES, Lexicons, featurize
 
 TOY = Lexicons(
     polarity={"好": 2.0, "差": -2.0, "好用": 2.0},
-    emoticons={"哈哈": 2.0, "怒": -3.0},
+    emoticons={"哈哈": 2.0, "怒": -3.0, "😭": -2.0},
     negations=frozenset({"不", "没有"}),
     degree={"很": 2.0, "非常": 2.0},
     contrast=frozenset({"但是"}),
@@ -26,20 +26,52 @@ def dense(text: str) -> dict[str, float]:
     return dict(zip(DENSE_NAMES, featurize(text, TOY).dense))
 
 
-def test_lexicon_features_negation_degree_contrast_emoticons():
-    # 很 doubles the next polarity word: pos = 2 * 2.
-    assert dense("很好") == {"lex_pos": math.log1p(4), "lex_neg": 0.0, "negated": 0.0, "contrast": 0.0}
-    # 不好用 is one token the lexicon lacks: read as 不 + 好用, flipped -> neg = 2.
-    assert dense("不好用") == {"lex_pos": 0.0, "lex_neg": math.log1p(2), "negated": 1.0, "contrast": 0.0}
-    # A negation flips the next polarity word of its clause only: 没有 ... 差 -> pos 2; 好 after the comma stays.
-    assert dense("没有 差，好") == {"lex_pos": math.log1p(4), "lex_neg": 0.0, "negated": 1.0, "contrast": 0.0}
-    # 但是 halves what came before: pos 2 * 0.5, neg 2.
-    assert dense("好，但是差") == {"lex_pos": math.log1p(1), "lex_neg": math.log1p(2), "negated": 0.0, "contrast": 1.0}
-    # Emoticons add their polarity; unknown ones add nothing.
-    assert dense("[哈哈][怒][未知]") == {"lex_pos": math.log1p(2), "lex_neg": math.log1p(3), "negated": 0.0, "contrast": 0.0}
-    f = featurize("质量 好，很 好", TOY)
-    assert f.cues == 2 and f.keys == ["质量", "好", "质量 好", "很", "好", "很 好"]
+def features(lex: float = 0.0, emoticon: float = 0.0, negated: float = 0.0, contrast: float = 0.0) -> dict[str, float]:
+    return {"lex": lex, "emoticon": emoticon, "negated": negated, "contrast": contrast}
+
+
+def test_degree_words_multiply_the_next_polarity_word():
+    assert dense("好") == features(lex=2.0)
+    # 很 doubles the next polarity word (好 after 很, or the unlisted compound 很好).
+    assert dense("很好") == features(lex=4.0)
+    assert dense("非常 差") == features(lex=-4.0)
+    # A degree word does not reach across punctuation.
+    assert dense("很，好") == features(lex=2.0)
+
+
+def test_negation_flips_the_next_polarity_word_of_its_clause():
+    # 不好用 is one token the lexicon lacks: read as 不 + 好用, flipped.
+    assert dense("不好用") == features(lex=-2.0, negated=1.0)
+    # 没有 ... 差 -> +2; 好 after the comma is outside the negated clause and stays +2.
+    assert dense("没有 差，好") == features(lex=4.0, negated=1.0)
+    # The negation is spent on the first polarity word.
+    assert dense("不 好 好") == features(lex=0.0, negated=1.0)
+
+
+def test_contrast_word_lets_the_second_clause_decide():
+    # 但是 halves what came before: 2 * 0.5 - 2.
+    assert dense("好，但是差") == features(lex=-1.0, contrast=1.0)
+
+
+def test_emoticons_and_emoji_add_their_polarity():
+    assert dense("[哈哈][怒][未知]") == features(emoticon=-1.0)
+    assert dense("好😭") == features(lex=2.0, emoticon=-2.0)
+    assert featurize("[哈哈]😭", TOY).cues == 2
     assert featurize(None, TOY).cues == 0
+
+
+def test_only_the_authors_words_of_a_repost_count():
+    # The reposted chain (//@小王: ...) is someone else's opinion.
+    assert dense("好//@小王:差[怒]") == features(lex=2.0)
+    assert dense("//@小王:差[怒]") == features()
+    assert featurize("//@小王:差[怒]", TOY).cues == 0
+
+
+def test_topic_link_and_video_markers_are_stripped():
+    # {%...%} is text Weibo inserted (topic, video title, place): not the author's words.
+    assert dense("{%#差#%}{%某某的秒拍视频 差%}好") == features(lex=2.0)
+    f = featurize("质量 好，很 好 {%差%}", TOY)
+    assert f.cues == 2 and f.keys == ["质量", "好", "质量 好", "很", "好", "很 好"]
 
 
 def test_packaged_model_scores_clear_sentences():
@@ -58,7 +90,7 @@ def test_packaged_model_scores_clear_sentences():
     assert prob[0] < 0.5, "不好用 is negative"
     assert prob[1] > 0.5, "不错 is positive"
     assert prob[2] > 0.7 and prob[5] > 0.7
-    assert prob[3] < 0.3 and prob[4] < 0.3
+    assert prob[3] < 0.4 and prob[4] < 0.3
     # No text, no evidence: exactly the prior of 0.5 and zero confidence.
     assert prob[6] == prob[7] == 0.5 and conf[6] == 0.0
     assert ((conf >= 0) & (conf <= 1)).all()
@@ -68,8 +100,8 @@ def test_packaged_model_scores_clear_sentences():
 def test_model_artefact_metadata_and_roundtrip(tmp_path):
     model = load_model()
     meta = model.metadata
-    assert meta["version"] == model.version == "v1"
-    assert {"corpus_pos", "corpus_neg", "polarity", "emoticons"} <= set(meta["data"])
+    assert meta["version"] == model.version == CURRENT_VERSION
+    assert {"corpus_pos", "corpus_neg", "polarity", "chat_counts", "emoticons", "rules"} <= set(meta["data"])
     assert all(len(d["sha256"]) == 64 for d in meta["data"].values())
     assert 0.5 < meta["metrics"]["heldout_accuracy"] <= 1.0
     saved = model.save(tmp_path / "m.json.gz")
@@ -87,11 +119,54 @@ def test_load_model_rejects_a_foreign_file(tmp_path):
         load_model(bad)
     with pytest.raises(ModelError, match="not found"):
         load_model(tmp_path / "missing.json.gz")
+    # A folder that holds only an older version: the message names it and the version needed.
+    (tmp_path / "sentiment-v0.json.gz").write_bytes(b"")
+    with pytest.raises(ModelError, match=f"sentiment-v0.json.gz.*model {CURRENT_VERSION}"):
+        load_model(model_path(directory=tmp_path))
+
+
+def test_packaged_model_reads_weibo_conventions():
+    model = load_model()
+
+    def p(text):
+        return model.score_one(text)[0]
+
+    # Emoticons: [哈哈] is glad, [泪] sad, the Weibo "polite smile" [微笑] sarcastic.
+    assert p("[哈哈]") > 0.5 > p("[泪]")
+    assert p("[微笑]") < 0.5
+    assert p("今天的课[怒]") < p("今天的课") < p("今天的课[哈哈]")
+    # Interjections as posts use them: 呵呵 is a brush-off.
+    assert p("呵呵") < 0.5
+    # Negation and degree words.
+    assert p("不喜欢") < 0.5 < p("喜欢") < p("非常喜欢")
+    # A repost is scored by its author's words; markers inserted by Weibo are ignored.
+    assert model.score_one("真好看//@小王:太差了[怒]") == model.score_one("真好看")
+    assert model.score_one("{%#垃圾分类#%}今天上课") == model.score_one("今天上课")
+
+
+def test_chat_table_reads_jiagu_counts(tmp_path):
+    import marshal
+
+    from transforms.sentiment.train import TrainingDataError, chat_table
+
+    # Jiagu's AddOneProb stores count + 1 per word; "total" counts the +1s too.
+    counts = {"total": 20.0, "d": {"positive": {"d": {"开心": 9, "的": 3, "罕见": 1}, "total": 13.0, "none": 1},
+                                   "negative": {"d": {"的": 3, "无聊": 6, "罕见": 2}, "total": 11.0, "none": 1}}}
+    path = tmp_path / "sentiment.model"
+    path.write_bytes(gzip.compress(marshal.dumps(counts)))
+    table = chat_table(path, min_count=3, clip=3.0)
+    assert set(table) == {"开心", "的", "无聊"}  # 罕见 occurs once: left out
+    assert table["开心"] > 0 > table["无聊"]
+    assert table["开心"] == round(math.log(9 / 13) - math.log(1 / 11), 4)
+    assert chat_table(path, min_count=3, clip=0.5)["开心"] == 0.5
+    path.write_bytes(b"not a model")
+    with pytest.raises(TrainingDataError, match="reinstall jiagu"):
+        chat_table(path)
 
 
 def test_cli_scores_one_line_per_text(tmp_path, capsys):
     src = tmp_path / "texts.txt"
-    src.write_text("真的很好用，推荐\n\n质量太差，退货了\n", encoding="utf-8")
+    src.write_text("真的很好用，推荐[赞]\n\n质量太差，退货了\n", encoding="utf-8")
     assert main(["sentiment", str(src)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3

@@ -97,6 +97,19 @@ def test_sample_data_shape_is_accepted(tmp_path):
     assert lex.count_mentions("精华水好用 @花漾官方微博 花漾玫瑰精华水") == {"花漾": 2}
 
 
+def test_weibo_markers_are_stripped_but_their_topics_kept():
+    from transforms.text.extract import strip_entities
+
+    text = "{%#静下心来听音乐#%} 书真好{%某某的秒拍视频%}{%上海·碧云社区%}"
+    assert strip_entities(text).split() == ["书真好"]
+    assert extract_hashtags(text) == ["静下心来听音乐"]
+    assert strip_entities("{%%}好") == " 好"
+    # An unclosed marker is left as it is (nothing to strip it up to).
+    assert strip_entities("{%好") == "{%好"
+    out = analyse_post("{%#新品#%}花漾面霜好用{%花漾的秒拍视频%}", LEXICON)
+    assert out["tokens"] == ["花漾面霜", "好用"] and out["hashtags"] == ["新品"]
+
+
 def test_analyse_post_tokens_skip_entities():
     out = analyse_post("花漾家小白瓶真好用[哈哈] @小美 http://t.cn/A6 //@小王:同感", LEXICON)
     assert out["own_text"] == "花漾家小白瓶真好用[哈哈] @小美 http://t.cn/A6"
@@ -149,7 +162,8 @@ def test_one_pass_sentiment_equals_scoring_the_own_text():
     # The first post's own words are positive, the reposted chain negative.
     assert cols["sentiment_prob"][0] > 0.7
     whole = analyse_posts(texts[:1], LEXICON, "own_text", model, sentiment_scope="text")
-    assert whole["sentiment_prob"][0] == model.score_one(texts[0])[0] < cols["sentiment_prob"][0]
+    # The whole-text scope scores the chain too (score_one reads only the author's words).
+    assert whole["sentiment_prob"][0] < cols["sentiment_prob"][0] == model.score_one(texts[0])[0]
     row = analyse_post(texts[0], LEXICON, model=model)
     assert row["sentiment_prob"] == cols["sentiment_prob"][0] and row["tokens"] == cols["tokens"][0]
 

@@ -149,6 +149,15 @@ class SentimentModel:
         return path
 
 
+def _missing_message(path: Path) -> str:
+    others = sorted(p.name for p in path.parent.glob("sentiment-*.json.gz")) if path.parent.is_dir() else []
+    found = f" (that folder holds {', '.join(others)}: built for other code versions)" if others else ""
+    return (
+        f"sentiment model {path} not found{found}; this code scores with model {CURRENT_VERSION}: "
+        f"build it with `scim train-sentiment` (or pass --model / model= an artefact of version {CURRENT_VERSION})"
+    )
+
+
 def load_model(path: Path | str | None = None) -> SentimentModel:
     """Load an artefact (the packaged current version when ``path`` is None).
 
@@ -163,7 +172,7 @@ def load_model(path: Path | str | None = None) -> SentimentModel:
             model = _cache.get(key)
             if model is None:
                 if not path.exists():
-                    raise ModelError(f"sentiment model {path} not found; build it with `scim train-sentiment`")
+                    raise ModelError(_missing_message(path))
                 with gzip.open(path, "rt", encoding="utf-8") as fh:
                     model = SentimentModel.from_dict(json.load(fh), source=str(path))
                 _cache[key] = model

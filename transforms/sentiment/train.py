@@ -69,7 +69,7 @@ class TrainConfig:
     # BosonNLP scores were derived from microblog and forum text, and checking them against
     # product reviews throws away much of what carries over to Weibo.
     lexicon_evidence: bool = False
-    min_lexicon_weight: float = 0.0  # |weight| below this is dropped (v1: 0.5)
+    min_lexicon_weight: float = 0.5  # |weight| below this is dropped (weak scores are mostly noise)
     # Emoticons never occur in the review corpus, so their weight cannot be fitted there:
     # emoticons.yaml gives log-odds and this scales them (1.0 = taken as written).
     emoticon_weight: float = 1.0
@@ -469,7 +469,7 @@ def train_model(config: TrainConfig = TrainConfig()) -> SentimentModel:
             "emoticons": len(lex.emoticons),
         },
         "metrics": metrics,
-        "software": {p: importlib.metadata.version(p) for p in ("numpy", "scipy", "rjieba", "OpenCC")},
+        "software": {p: importlib.metadata.version(p) for p in ("numpy", "scipy", "rjieba", "OpenCC", "jiagu")},
     }
     log.info(
         "train-sentiment: %d train / %d calibration / %d test texts, %d n-gram weights, held-out accuracy %.4f, %.1fs",
