@@ -130,8 +130,10 @@ def _resolve(tok: str, cue_table: dict[str, tuple[int, float]], compound_firsts:
 
 
 def _compound_firsts(lex: Lexicons) -> frozenset[str]:
-    """First characters that can open an unlisted compound: negation prefixes and one-character cue words."""
-    return _NEG_PREFIXES | frozenset(k for k in _cue_table(lex) if len(k) == 1)
+    """First characters that can open an unlisted compound: negation prefixes and one-character
+    degree adverbs (only those change what the tail means in :func:`_resolve`; listing every
+    one-character cue word would send thousands of unrelated words through it)."""
+    return _NEG_PREFIXES | frozenset(k for k, (kind, _) in _cue_table(lex).items() if len(k) == 1 and kind == _DEGREE)
 
 
 def scoring_table(lex: Lexicons, weights: dict[str, float]) -> dict[str, tuple[float, _Resolved | None]]:
@@ -244,11 +246,14 @@ def featurize_tokens(
                     prev = None
                     pending_neg = 0
                     degree = 1.0
-                    for ch in tok:  # emoji characters (😭, 👍) come out as punctuation tokens
-                        v = emo_get(ch)
-                        if v:
-                            cues += 1
-                            emo_sum += v
+                    # Emoji (😭, 👍) come out as punctuation tokens; ASCII and CJK punctuation
+                    # (，。！ in U+3000-303F and U+FF00-FFEF) cannot be one, and are most tokens.
+                    if first >= "\u2190" and not ("\u3000" <= first <= "\u303f" or "\uff00" <= first <= "\uffef"):
+                        for ch in tok:
+                            v = emo_get(ch)
+                            if v:
+                                cues += 1
+                                emo_sum += v
                 continue
             res = _resolve(tok, cue_table, compound_firsts) if len(tok) > 1 and first in compound_firsts else None
         else:
