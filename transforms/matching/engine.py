@@ -1,7 +1,7 @@
 """The identity engine: standardised person records in, links, clusters and keys out.
 
 One function, :func:`resolve`, used by the nightly pipeline (:mod:`pipelines.identity.pipeline`)
-and by ``scim link``. Stages, each logged with counts and duration:
+and by ``scim link`` (:mod:`pipelines.identity.cli`). Stages, each logged with counts and duration:
 
 1. matching view (:func:`transforms.matching.inputs.prepare_matching_input`) and guard
    rails: identifier values held by more than ``max_key_records`` records are refused;
