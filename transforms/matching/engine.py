@@ -18,6 +18,7 @@ Nothing here reads or writes the lake: :mod:`pipelines.identity.persistence` doe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -33,6 +34,7 @@ from transforms.matching.customer_keys import assign_customer_keys
 from transforms.matching.deterministic import conflicting_attributes, deterministic_links, null_overshared
 from transforms.matching.inputs import DETERMINISTIC_KEYS, prepare_matching_input
 from transforms.matching import splink_model
+from transforms.matching.model_plan import ModelPlan, PlanLimits, default_prior, plan_model
 
 log = logging.getLogger("scim.identity")
 
@@ -66,6 +68,14 @@ class EngineConfig:
     prior_recall: float = 0.6
     seed: int = 42
     waterfall_sample: int = 20
+    min_fill: float = 0.01
+    max_rule_pairs: int = 2_000_000
+    em_min_pairs: int = 10
+    em_max_pairs: int = 2_000_000
+
+    def plan_limits(self) -> PlanLimits:
+        return PlanLimits(min_fill=self.min_fill, max_rule_pairs=self.max_rule_pairs,
+                          em_min_pairs=self.em_min_pairs, em_max_pairs=self.em_max_pairs)
 
     @classmethod
     def from_settings(cls, identity: Any) -> "EngineConfig":
@@ -247,21 +257,34 @@ _PRED_EMPTY = pd.DataFrame({
 })
 
 
-def _splink_input(m: pd.DataFrame) -> pd.DataFrame:
-    cols = splink_model.SPLINK_COLUMNS + list(splink_model.BLOCKING_COPIES)
-    df = m[cols].copy()
+def _splink_input(m: pd.DataFrame, plan: ModelPlan) -> pd.DataFrame:
+    df = m[[c for c in plan.columns if c in m.columns]].copy()
     for c in ("birth_year", "birth_month", "birth_day"):
-        df[c] = df[c].astype("float64")  # nullable ints -> plain floats for every backend
+        if c in df.columns:
+            df[c] = df[c].astype("float64")  # nullable ints -> plain floats for every backend
     return df
+
+
+def _skip(reason: str, model: dict[str, Any] | None):
+    log.warning("identity probabilistic: skipped, %s", reason)
+    return _PRED_EMPTY.copy(), {}, model
 
 
 def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: Any, make_reports: bool,
                    model: dict[str, Any] | None):
-    if len(m) < 3:
-        return _PRED_EMPTY.copy(), {}, model
+    stored = [c["output_column_name"] for c in model["comparisons"]] if model is not None else None
+    plan = plan_model(m, config.plan_limits(), stored)
+    for note in plan.notes:
+        log.info("identity model: %s", note)
+    if model is None and len(m) < 3:
+        return _skip(f"{len(m)} record(s): too few to train a model", model)
+    if not plan.comparisons:
+        return _skip("no comparison has enough filled values (see the 'identity model' lines)", model)
+    if not plan.prediction_rules:
+        return _skip("no blocking rule finds a candidate pair: no two records agree on any blocking column", model)
     from splink import DuckDBAPI, Linker, SparkAPI
 
-    data = _splink_input(m)
+    data = _splink_input(m, plan)
     if backend == "spark":
         if spark is None:
             raise ValueError("identity backend 'spark' needs a Spark session")
@@ -275,12 +298,14 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
     else:
         raise ValueError(f"unknown identity backend {backend!r}; use 'duckdb' or 'spark'")
     if model is None:
-        trainer = Linker(table, splink_model.settings_creator(), log_level=logging.WARNING)
-        _train(trainer, data, config)
+        trainer = Linker(table, splink_model.settings_creator(plan, default_prior(len(m))), log_level=logging.WARNING)
+        _train(trainer, plan, len(m), config)
         model = splink_model.regularise(trainer.misc.save_model_to_json(), config.m_floor, 1.0 / config.u_max_pairs)
-    linker = Linker(table, splink_model.settings_creator(model=model), log_level=logging.WARNING)
-    for col in splink_model.TF_COLUMNS:
+    linker = Linker(table, splink_model.settings_creator(plan, model=model), log_level=logging.WARNING)
+    for col in plan.tf_columns:
         lookup = splink_model.pair_excluded_term_frequencies(data[col], col)
+        if lookup.empty:
+            continue
         lookup_table = db_api.register(spark.createDataFrame(lookup) if backend == "spark" else lookup)
         linker.table_management.register_term_frequency_lookup(lookup_table, col)
     lam = float(model["probability_two_random_records_match"])
@@ -339,34 +364,72 @@ def _account_prior(pred: pd.DataFrame, priors: dict[tuple[str, str], float], lam
     return out
 
 
-def _train(linker: Any, data: pd.DataFrame, config: EngineConfig) -> None:
-    training = linker.training
-    # Splink sets the prior to 0 when its rules find no pair, which breaks every later step
-    shared = any(data[c].dropna().duplicated().any() for c in splink_model.PRIOR_KEYS)
-    if shared:
-        training.estimate_probability_two_random_records_match(
-            splink_model.deterministic_rules_for_prior(), recall=config.prior_recall)
-    else:
-        log.warning("identity training: no record pair shares a unique identifier; keeping the default prior")
-    training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+def _first_line(exc: BaseException) -> str:
+    """The whole first line of an exception's message (Splink's own SQL has dots in it)."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:500]
+
+
+def _train(linker: Any, plan: ModelPlan, records: int, config: EngineConfig) -> None:
+    """Prior, u by random sampling, then m by EM over the plan's passes; never raises on data
+    that cannot train a part: that part keeps its default with a warning saying so."""
     from splink.internals.exceptions import EMTrainingException
 
-    trained = 0
-    for rule in splink_model.training_blocking_rules():
-        # Splink 5's EM session drops the blocked comparisons from the linker's own model
-        # object before training and only restores them on success: keep a copy to restore
-        saved = linker._settings_obj.core_model_settings.copy()
+    training = linker.training
+    if plan.prior_rules:
         try:
-            training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
-            trained += 1
+            training.estimate_probability_two_random_records_match(
+                [r.creator() for r in plan.prior_rules], recall=config.prior_recall)
         except (ValueError, EMTrainingException) as exc:
-            linker._settings_obj.core_model_settings = saved
-            # Splink 5 refuses m = 0.0 for a level no pair of this pass supports, and a rule
-            # may find no pair at all on small inputs; the comparisons then keep the m values
-            # of the other passes (or their documented starting values)
-            log.warning("identity training: EM pass skipped (%s)", str(exc).split(".")[0][:200])
+            log.warning("identity training: prior not estimated (%s); using the default %.3g", _first_line(exc),
+                        default_prior(records))
+        lam = linker._settings_obj._probability_two_random_records_match
+        if not 0.0 < lam < 1.0:  # Splink gives 0 when its rules found no pair
+            linker._settings_obj._probability_two_random_records_match = default_prior(records)
+    else:
+        log.warning("identity training: no record pair shares a unique identifier or a full name with a full "
+                    "date of birth; using the default prior %.3g (half the records have one other record of "
+                    "the same person); EM then re-estimates it within each pass", default_prior(records))
+    training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+    trained = 0
+    for rule in plan.training_rules:
+        if _em_pass(linker, rule, plan.pairs.get(rule, 0), config):
+            trained += 1
     if not trained:
         log.warning("identity training: no EM pass ran; m probabilities are the model's starting values")
+
+
+def _em_pass(linker: Any, rule: Any, pairs: int, config: EngineConfig) -> bool:
+    """One EM pass blocked on ``rule``; on Splink's m = 0.0 refusal it is retried once with
+    fewer iterations, and skipped with a complete warning if it still fails."""
+    from splink.internals.exceptions import EMTrainingException
+
+    settings = linker._settings_obj
+    sample = config.em_max_pairs if pairs > config.em_max_pairs else None
+    full_iterations = settings.training_settings
+    for attempt in (0, 1):
+        # Splink 5's EM session drops the blocked comparisons from the linker's own model
+        # object before training and only restores them on success: keep a copy to restore
+        saved = settings.core_model_settings.copy()
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule.creator(), estimate_without_term_frequencies=True, max_pairs=sample)
+            return True
+        except (ValueError, EMTrainingException) as exc:
+            settings.core_model_settings = saved
+            reason = _first_line(exc)
+            # an m probability that EM drives to exactly 0.0 (a level seen only among clear
+            # non-matches of this pass) underflows after many iterations: fewer may succeed
+            if attempt == 0 and "below the minimum" in reason:
+                settings.training_settings = dataclasses.replace(full_iterations, max_iterations=5)
+                continue
+            log.warning("identity training: EM pass blocked on %s skipped (%d pairs): %s; the comparisons it "
+                        "trains keep the values of the other passes or their starting values", rule.sql, pairs,
+                        reason)
+            return False
+        finally:
+            settings.training_settings = full_iterations
+    return False
 
 
 def _evidence(pred: pd.DataFrame) -> pd.DataFrame:
