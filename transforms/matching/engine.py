@@ -168,7 +168,7 @@ def resolve(
 
     reports: dict[str, str] = {}
     with _Stage("probabilistic", timings):
-        pred, reports, trained_model = _probabilistic(m, config, backend, spark, make_reports, model)
+        pred, reports, trained_model, summary["model"] = _probabilistic(m, config, backend, spark, make_reports, model)
     summary["scored_pairs"] = len(pred)
     log.info("identity probabilistic: %d pairs at or above review threshold (%.1fs)", len(pred), timings["probabilistic"])
 
@@ -189,8 +189,9 @@ def resolve(
         corroborating, uncertain = uncertain[same], uncertain[~same]
         # a model link a reviewer rejected is kept in the links table, marked as such
         rejected = pred[_in_pairs(pred, _pair_set(cannot))]
-        links.loc[links["refused_reason"].isna() & links["accepted"], "status"] = "merged"
-        links.loc[links["refused_reason"].notna(), "status"] = "refused"
+        # np.where, not .loc: assigning a scalar through .loc fails on an empty frame (no links)
+        links["status"] = np.where(links["refused_reason"].notna(), "refused",
+                                   np.where(links["accepted"].astype(bool), "merged", None))
         all_links = pd.concat([
             links,
             uncertain.assign(accepted=False, refused_reason=None, status="review"),
@@ -265,9 +266,9 @@ def _splink_input(m: pd.DataFrame, plan: ModelPlan) -> pd.DataFrame:
     return df
 
 
-def _skip(reason: str, model: dict[str, Any] | None):
+def _skip(reason: str, model: dict[str, Any] | None, info: dict[str, Any]):
     log.warning("identity probabilistic: skipped, %s", reason)
-    return _PRED_EMPTY.copy(), {}, model
+    return _PRED_EMPTY.copy(), {}, model, {**info, "skipped": reason}
 
 
 def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: Any, make_reports: bool,
@@ -276,12 +277,16 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
     plan = plan_model(m, config.plan_limits(), stored)
     for note in plan.notes:
         log.info("identity model: %s", note)
+    info: dict[str, Any] = {"comparisons": plan.comparisons, "prediction_rules": len(plan.prediction_rules),
+                            "em_passes_planned": len(plan.training_rules), "em_passes_run": 0,
+                            "prior_rules": [r.sql for r in plan.prior_rules], "skipped": None}
     if model is None and len(m) < 3:
-        return _skip(f"{len(m)} record(s): too few to train a model", model)
+        return _skip(f"{len(m)} record(s): too few to train a model", model, info)
     if not plan.comparisons:
-        return _skip("no comparison has enough filled values (see the 'identity model' lines)", model)
+        return _skip("no comparison has enough filled values (see the 'identity model' lines)", model, info)
     if not plan.prediction_rules:
-        return _skip("no blocking rule finds a candidate pair: no two records agree on any blocking column", model)
+        return _skip("no blocking rule finds a candidate pair: no two records agree on any blocking column",
+                     model, info)
     from splink import DuckDBAPI, Linker, SparkAPI
 
     data = _splink_input(m, plan)
@@ -299,7 +304,7 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
         raise ValueError(f"unknown identity backend {backend!r}; use 'duckdb' or 'spark'")
     if model is None:
         trainer = Linker(table, splink_model.settings_creator(plan, default_prior(len(m))), log_level=logging.WARNING)
-        _train(trainer, plan, len(m), config)
+        info["em_passes_run"] = _train(trainer, plan, len(m), config)
         model = splink_model.regularise(trainer.misc.save_model_to_json(), config.m_floor, 1.0 / config.u_max_pairs)
     linker = Linker(table, splink_model.settings_creator(plan, model=model), log_level=logging.WARNING)
     for col in plan.tf_columns:
@@ -316,7 +321,8 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
     pred = _account_prior(df_pred.as_pandas_dataframe(), priors, lam)
     pred = pred[pred["match_probability"] >= config.review_threshold].reset_index(drop=True)
     reports = _reports(linker, pred, config) if make_reports and len(pred) else {}
-    return _evidence(pred), reports, linker.misc.save_model_to_json()
+    info["prior"] = lam
+    return _evidence(pred), reports, linker.misc.save_model_to_json(), info
 
 
 def _logit2(p: float) -> float:
@@ -370,11 +376,13 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:500]
 
 
-def _train(linker: Any, plan: ModelPlan, records: int, config: EngineConfig) -> None:
-    """Prior, u by random sampling, then m by EM over the plan's passes; never raises on data
-    that cannot train a part: that part keeps its default with a warning saying so."""
+def _train(linker: Any, plan: ModelPlan, records: int, config: EngineConfig) -> int:
+    """Prior, u by random sampling, then m by EM over the plan's passes; returns the passes
+    that ran. Never raises on data that cannot train a part: that part keeps its default,
+    with a warning saying so."""
     from splink.internals.exceptions import EMTrainingException
 
+    started = time.monotonic()
     training = linker.training
     if plan.prior_rules:
         try:
@@ -397,6 +405,10 @@ def _train(linker: Any, plan: ModelPlan, records: int, config: EngineConfig) -> 
             trained += 1
     if not trained:
         log.warning("identity training: no EM pass ran; m probabilities are the model's starting values")
+    log.info("identity training: prior %.3g, u from up to %d random pairs, %d of %d EM passes (%.1fs)",
+             linker._settings_obj._probability_two_random_records_match, int(config.u_max_pairs), trained,
+             len(plan.training_rules), time.monotonic() - started)
+    return trained
 
 
 def _em_pass(linker: Any, rule: Any, pairs: int, config: EngineConfig) -> bool:

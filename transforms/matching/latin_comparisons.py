@@ -10,8 +10,8 @@ house number, and postcodes. Their errors are typing errors, so the levels are t
   by the frequency of the value (``smith`` says less than ``neumann``);
 * dates of birth: exact, one digit off (``19651013`` vs ``19651018``, also an adjacent
   transposition), day and month swapped, two of the three parts agree;
-* street addresses: exact, very similar, same house number with similar street words,
-  similar, same house number only;
+* street addresses: exact, same house number with similar street words, similar, same
+  house number only;
 * postcodes: exact (frequency adjusted), one digit off.
 
 Levels are written once and rendered per backend with the dialect's own function names,
@@ -122,16 +122,17 @@ def full_birth_date_comparison() -> cl.CustomComparison:
 
 
 def street_address_comparison() -> cl.CustomComparison:
-    """Street addresses (``address``, ``addr_number``, ``addr_street``): exact, similar, same number."""
+    """Street addresses (``address``, ``addr_number``, ``addr_street``): exact, same number with
+    similar street words, similar, same number only."""
     return cl.CustomComparison(
         output_column_name="street_address",
-        comparison_description="street address: exact, similar, same number + similar street, same number",
+        comparison_description="street address: exact, same number + similar street, similar, same number",
         comparison_levels=[
             _null("address_l IS NULL OR address_r IS NULL", "address missing"),
             _level("address_l = address_r", "address exact", 0.6),
-            _level("{jw}(address_l, address_r) >= 0.95", "address very similar", 0.1),
+            # the number test first: the similarity is computed only for pairs that pass it
             _level("addr_number_l = addr_number_r AND {jw}(addr_street_l, addr_street_r) >= 0.85",
-                   "same house number, similar street", 0.1),
+                   "same house number, similar street", 0.2),
             _level("{jw}(address_l, address_r) >= 0.85", "address similar", 0.05),
             _level("addr_number_l = addr_number_r", "same house number only", 0.05),
             _else(0.1),

@@ -288,7 +288,7 @@ def plan_model(m: pd.DataFrame, limits: PlanLimits = PlanLimits(), comparisons: 
         elif pairs:
             plan.prediction_rules.append(rule)
     plan.training_rules = choose_training_rules(m, plan, limits, usable)
-    shared = [r for r in PRIOR_RULES if usable(r) and plan.count(r, m)]
+    shared = [r for r in PRIOR_RULES if plan.count(r, m)]  # any sharing counts, however rare
     plan.prior_rules = shared or [r for r in PRIOR_FALLBACK_RULES if usable(r) and plan.count(r, m)]
     notes.append(f"{len(plan.prediction_rules)} prediction blocking rules, {len(plan.training_rules)} EM passes, "
                  f"prior from {' / '.join(r.sql for r in plan.prior_rules) or 'the default'}")
