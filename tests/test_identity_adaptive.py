@@ -164,7 +164,7 @@ def test_plan_on_our_sources_is_the_original_model():
 def test_plan_drops_an_unselective_blocking_rule():
     records, _ = latin_people()
     m = prepare_matching_input(records.assign(postcode="2000", address="1 high street"))  # one for everyone
-    plan = plan_model(m, PlanLimits(max_rule_pairs=500))
+    plan = plan_model(m, PlanLimits(max_rule_pairs_per_record=5, rule_pairs_floor=0))
     dropped = Rule.same("postcode", "addr_number", needs=("street_address", "postcode"))
     assert dropped.pairs(m) == len(m) * (len(m) - 1) // 2 and dropped not in plan.prediction_rules
     assert any(n.startswith("blocking rule l.postcode = r.postcode AND l.addr_number = r.addr_number not used")
@@ -251,3 +251,40 @@ def test_scim_link_on_one_source_without_links(tmp_path, monkeypatch, capsys):
     assert pd.read_parquet(out / "clusters.parquet")["customer_key"].nunique() == 3
     assert pd.read_parquet(out / "links.parquet").empty
     assert "3 records -> 3 customers" in capsys.readouterr().out
+
+
+def test_em_pass_hit_by_m_zero_is_retried_with_fewer_iterations():
+    import dataclasses
+    from types import SimpleNamespace
+
+    from splink.internals.settings import TrainingSettings
+
+    from transforms.matching.engine import _em_pass
+
+    calls = []
+
+    @dataclasses.dataclass
+    class Model:
+        label: str
+
+        def copy(self):
+            return Model(self.label)
+
+    class Settings:
+        core_model_settings = Model("model before the pass")
+        training_settings = TrainingSettings(em_convergence=1e-4, max_iterations=20)
+
+    settings = Settings()
+
+    def em(rule, **kwargs):
+        calls.append(settings.training_settings.max_iterations)
+        if len(calls) == 1:
+            settings.core_model_settings = Model("model with the blocked comparisons removed")
+            raise ValueError("m_probability value 0.0 is below the minimum allowed value of 1e-300. Values ...")
+
+    linker = SimpleNamespace(_settings_obj=settings, training=SimpleNamespace(
+        estimate_parameters_using_expectation_maximisation=em))
+    assert _em_pass(linker, Rule.same("postcode"), 100, CONFIG) is True
+    assert calls == [20, 5]  # the retry runs fewer iterations ...
+    assert settings.training_settings.max_iterations == 20  # ... and the setting is restored
+    assert settings.core_model_settings == Model("model before the pass")

@@ -69,12 +69,12 @@ class EngineConfig:
     seed: int = 42
     waterfall_sample: int = 20
     min_fill: float = 0.01
-    max_rule_pairs: int = 2_000_000
+    max_rule_pairs_per_record: float = 20.0
     em_min_pairs: int = 10
     em_max_pairs: int = 2_000_000
 
     def plan_limits(self) -> PlanLimits:
-        return PlanLimits(min_fill=self.min_fill, max_rule_pairs=self.max_rule_pairs,
+        return PlanLimits(min_fill=self.min_fill, max_rule_pairs_per_record=self.max_rule_pairs_per_record,
                           em_min_pairs=self.em_min_pairs, em_max_pairs=self.em_max_pairs)
 
     @classmethod
@@ -419,7 +419,9 @@ def _em_pass(linker: Any, rule: Any, pairs: int, config: EngineConfig) -> bool:
     settings = linker._settings_obj
     sample = config.em_max_pairs if pairs > config.em_max_pairs else None
     full_iterations = settings.training_settings
-    for attempt in (0, 1):
+    for iterations in (None, 5):
+        if iterations is not None:
+            settings.training_settings = dataclasses.replace(full_iterations, max_iterations=iterations)
         # Splink 5's EM session drops the blocked comparisons from the linker's own model
         # object before training and only restores them on success: keep a copy to restore
         saved = settings.core_model_settings.copy()
@@ -432,8 +434,7 @@ def _em_pass(linker: Any, rule: Any, pairs: int, config: EngineConfig) -> bool:
             reason = _first_line(exc)
             # an m probability that EM drives to exactly 0.0 (a level seen only among clear
             # non-matches of this pass) underflows after many iterations: fewer may succeed
-            if attempt == 0 and "below the minimum" in reason:
-                settings.training_settings = dataclasses.replace(full_iterations, max_iterations=5)
+            if iterations is None and "below the minimum" in reason:
                 continue
             log.warning("identity training: EM pass blocked on %s skipped (%d pairs): %s; the comparisons it "
                         "trains keep the values of the other passes or their starting values", rule.sql, pairs,

@@ -10,7 +10,8 @@ each column, how many pairs an equality on it makes) and takes
   comparisons describe the same evidence in different forms (partial Chinese birthdays vs
   full dates, Chinese addresses vs street addresses) the form most records hold wins;
 * each **prediction blocking rule** whose columns are filled and whose pairs stay below
-  ``max_rule_pairs`` (a rule on an unselective column would make a quadratic block);
+  ``max_rule_pairs_per_record`` times the records (at least ``rule_pairs_floor``): a rule on an
+  unselective column would make a quadratic block;
 * **EM passes**: the rules of :data:`EM_RULES` that make between ``em_min_pairs`` and
   ``em_max_pairs`` pairs (larger ones are sampled by Splink), then more from
   :data:`EM_FALLBACK_RULES` until every chosen comparison is left free by at least one pass;
@@ -179,7 +180,8 @@ class PlanLimits:
     """Thresholds of :func:`plan_model` (from ``EngineConfig``)."""
 
     min_fill: float = 0.01
-    max_rule_pairs: int = 2_000_000
+    max_rule_pairs_per_record: float = 20.0
+    rule_pairs_floor: int = 100_000  # small inputs may block widely: their pairs are few anyway
     em_min_pairs: int = 10
     em_max_pairs: int = 2_000_000
     max_em_passes: int = 4
@@ -273,6 +275,7 @@ def plan_model(m: pd.DataFrame, limits: PlanLimits = PlanLimits(), comparisons: 
         notes = [f"comparisons of the stored model: {', '.join(comparisons)}"]
     fill = profile(m)
     plan = ModelPlan(comparisons, [], [], [], notes)
+    max_pairs = max(limits.max_rule_pairs_per_record * len(m), limits.rule_pairs_floor)
 
     def usable(rule: Rule) -> bool:
         if rule.needs and not set(rule.needs) & set(comparisons):
@@ -283,8 +286,9 @@ def plan_model(m: pd.DataFrame, limits: PlanLimits = PlanLimits(), comparisons: 
         if not usable(rule):
             continue
         pairs = plan.count(rule, m)
-        if pairs > limits.max_rule_pairs:
-            notes.append(f"blocking rule {rule.sql} not used: {pairs} pairs > max_rule_pairs")
+        if pairs > max_pairs:
+            notes.append(f"blocking rule {rule.sql} not used: {pairs} pairs, over {max_pairs:.0f} "
+                         f"(max_rule_pairs_per_record x records)")
         elif pairs:
             plan.prediction_rules.append(rule)
     plan.training_rules = choose_training_rules(m, plan, limits, usable)
