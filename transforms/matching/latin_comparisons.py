@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+from transforms.matching.splink_model import else_level
 
 
 class SqlLevel(ComparisonLevelCreator):
@@ -61,10 +62,6 @@ def _level(sql: str, label: str, m: float, **extra: Any) -> SqlLevel:
     return SqlLevel(sql, label).configure(m_probability=m, **extra)
 
 
-def _else(m: float) -> cll.ElseLevel:
-    return cll.ElseLevel().configure(m_probability=m)
-
-
 def latin_name_comparison() -> cl.CustomComparison:
     """Latin names as tokens in any order (``name_first``, ``name_last``, ``latin_name``)."""
     f_l, f_r, s_l, s_r = "name_first_l", "name_first_r", "name_last_l", "name_last_r"
@@ -87,7 +84,7 @@ def latin_name_comparison() -> cl.CustomComparison:
             _level(f"{f_l} = {f_r}", "first name agrees, last differs or is missing", 0.05,
                    tf_adjustment_column="name_first", tf_adjustment_weight=1.0),
             _level(one_exact, "one name agrees with one of the other's", 0.04),
-            _else(0.06),
+            else_level(0.06),
         ],
     )
 
@@ -116,7 +113,7 @@ def full_birth_date_comparison() -> cl.CustomComparison:
             _level(f"{full} AND (({y}_l = {y}_r AND {m}_l = {m}_r) OR ({y}_l = {y}_r AND {d}_l = {d}_r)"
                    f" OR ({m}_l = {m}_r AND {d}_l = {d}_r))", "two of year, month, day agree", 0.05),
             _level(f"NOT ({full}) AND {no_conflict}", "partial date, the known parts agree", 0.02),
-            _else(0.04),
+            else_level(0.04),
         ],
     )
 
@@ -135,7 +132,7 @@ def street_address_comparison() -> cl.CustomComparison:
                    "same house number, similar street", 0.2),
             _level("{jw}(address_l, address_r) >= 0.85", "address similar", 0.05),
             _level("addr_number_l = addr_number_r", "same house number only", 0.05),
-            _else(0.1),
+            else_level(0.1),
         ],
     )
 
@@ -150,6 +147,6 @@ def postcode_comparison() -> cl.CustomComparison:
             _level("postcode_l = postcode_r", "postcode exact", 0.85,
                    tf_adjustment_column="postcode", tf_adjustment_weight=1.0),
             _level(typo1("postcode_l", "postcode_r"), "one character off", 0.08),
-            _else(0.07),
+            else_level(0.07),
         ],
     )

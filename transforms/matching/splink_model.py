@@ -68,7 +68,8 @@ def _level(sql: str, label: str, m: float, **extra: Any) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label).configure(m_probability=m, **extra)
 
 
-def _else(m: float) -> cll.ElseLevel:
+def else_level(m: float) -> cll.ElseLevel:
+    """The last level of a comparison, with its EM starting m."""
     return cll.ElseLevel().configure(m_probability=m)
 
 
@@ -90,7 +91,7 @@ def name_comparison() -> cl.CustomComparison:
             ),
             _level("surname_l = surname_r", "surname agrees, given name differs", 0.03),
             _level("surname_pinyin_l = surname_pinyin_r", "surname sounds the same", 0.02),
-            _else(0.05),
+            else_level(0.05),
         ],
     )
 
@@ -116,7 +117,7 @@ def handle_comparison() -> cl.CustomComparison:
             _level("nick_key_l = nick_key_r", "handle letters exact", 0.1,
                    tf_adjustment_column="nick_key", tf_adjustment_weight=1.0),
             cll.JaroWinklerLevel("nick_key", 0.9).configure(m_probability=0.05, label_for_charts="handle similar"),
-            _else(0.45),
+            else_level(0.45),
         ],
     )
 
@@ -146,7 +147,7 @@ def handle_name_comparison() -> cl.CustomComparison:
             _level(f"({embeds_surname}) AND coalesce(surname_rare_l, surname_rare_r)",
                    "handle embeds the other's (rare) surname", 0.1),
             _level(embeds_surname, "handle embeds the other's (common) surname", 0.2),
-            _else(0.6),
+            else_level(0.6),
         ],
     )
 
@@ -161,7 +162,7 @@ def phone_comparison() -> cl.CustomComparison:
             _level("phone_hash_l = phone_hash_r", "same full number", 0.5),
             _level("phone_p3l4_l = phone_p3l4_r", "prefix3 + last4 agree (masked)", 0.3),
             _level("phone_last4_l = phone_last4_r", "last4 agree", 0.05),
-            _else(0.15),
+            else_level(0.15),
         ],
     )
 
@@ -187,7 +188,7 @@ def birth_comparison() -> cl.CustomComparison:
             _level(f"{both('year')} AND {both('month')} AND {no_conflict}", "year and month agree", 0.1),
             _level(f"{both('month')} AND {no_conflict}", "month agrees", 0.3),
             _level(f"{both('year')} AND {no_conflict}", "year agrees", 0.1),
-            _else(0.1),
+            else_level(0.1),
         ],
     )
 
@@ -199,7 +200,7 @@ def gender_comparison() -> cl.CustomComparison:
         comparison_levels=[
             _null("gender_l IS NULL OR gender_r IS NULL", "gender missing"),
             _level("gender_l = gender_r", "gender agrees", 0.95),
-            _else(0.05),
+            else_level(0.05),
         ],
     )
 
@@ -216,7 +217,7 @@ def location_comparison() -> cl.CustomComparison:
             ),
             _level("city_l = city_r", "city agrees", 0.7, tf_adjustment_column="city", tf_adjustment_weight=1.0),
             _level("province_l = province_r", "province agrees", 0.15),
-            _else(0.15),
+            else_level(0.15),
         ],
     )
 
@@ -234,7 +235,7 @@ def address_comparison() -> cl.CustomComparison:
             _level("address_l = address_r", "address exact", 0.5),
             cll.JaroWinklerLevel("address", 0.9).configure(m_probability=0.2, label_for_charts="address similar"),
             _level("postcode_l = postcode_r", "postcode agrees", 0.15),
-            _else(0.15),
+            else_level(0.15),
         ],
     )
 
