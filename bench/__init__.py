@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-MODULES = ["bench.writer", "bench.generate", "bench.identity", "bench.text", "bench.identity_ceiling", "bench.sentiment"]
+MODULES = [
+    "bench.writer", "bench.generate", "bench.identity", "bench.text", "bench.identity_ceiling", "bench.sentiment",
+    "bench.febrl",
+]
 REGISTRY: dict[str, Callable[["BenchContext"], dict[str, Any]]] = {}
 
 

@@ -91,6 +91,14 @@ class IdentitySettings(_Section):
     )
     seed: int = Field(42, description="seed of Splink's u sampling (reproducible models)")
     waterfall_sample: int = Field(20, ge=1, description="links shown in the waterfall report of each run")
+    min_fill: float = Field(
+        0.01, ge=0, lt=1, description="share of records that must fill a comparison's evidence for the model to use it"
+    )
+    max_rule_pairs_per_record: float = Field(
+        20.0, gt=0, description="a blocking rule making more pairs than this times the records is not used"
+    )
+    em_min_pairs: int = Field(10, ge=1, description="an EM pass needs at least this many pairs")
+    em_max_pairs: int = Field(2_000_000, ge=1000, description="larger EM passes are sampled down to this many pairs")
 
     @field_validator("review_threshold")
     @classmethod

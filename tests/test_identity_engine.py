@@ -9,7 +9,7 @@ import random
 import pandas as pd
 import pytest
 
-from pipelines.identity.engine import EngineConfig, resolve
+from transforms.matching.engine import EngineConfig, resolve
 
 SURNAMES = [("宋", "song"), ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
             ("杨", "yang"), ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu")]
@@ -96,7 +96,7 @@ def test_engine_links_sources_with_evidence(first_run, data):
 
 def test_one_account_per_platform_sends_a_second_account_to_review():
     from transforms.matching.clusters import cluster_links
-    from pipelines.identity.engine import _exclusive_frame
+    from transforms.matching.engine import _exclusive_frame
 
     m = pd.DataFrame({"unique_id": ["crm:1", "weibo:a", "weibo:b", "wechat:x"],
                       "source": ["crm", "weibo", "weibo", "wechat"], "wechat_unionid_hash": [None, None, None, "u1"]})
@@ -115,7 +115,7 @@ def test_one_account_per_platform_sends_a_second_account_to_review():
 def test_account_prior_reweighs_cross_platform_pairs_only():
     import math
 
-    from pipelines.identity.engine import _account_prior, _account_priors
+    from transforms.matching.engine import _account_prior, _account_priors
 
     counts = pd.Series({"crm": 1000, "weibo": 400, "wechat": 500})
     lam = 1e-5
@@ -186,7 +186,7 @@ def test_decisions_are_honoured(first_run, data):
 
 
 def test_latest_decision_per_pair_wins_and_bad_decisions_fail():
-    from pipelines.identity.engine import _decision_links
+    from transforms.matching.engine import _decision_links
 
     m = pd.DataFrame({"unique_id": ["crm:1", "weibo:2", "crm:3"]})
     d = pd.DataFrame([

@@ -140,10 +140,14 @@ def test_gender_location_address_levels():
 
 
 def test_comparisons_compile_for_spark_dialect():
-    settings = splink_model.settings_creator().create_settings_dict("spark")
-    assert [c["output_column_name"] for c in settings["comparisons"]] == [
-        "name", "handle", "handle_name", "phone", "birth", "gender", "location", "address"]
-    assert len(settings["blocking_rules_to_generate_predictions"]) == len(splink_model.prediction_blocking_rules())
+    from transforms.matching.model_plan import COMPARISONS, PREDICTION_RULES, ModelPlan
+
+    plan = ModelPlan(comparisons=list(COMPARISONS), prediction_rules=PREDICTION_RULES, training_rules=[],
+                     prior_rules=[])
+    for dialect in ("spark", "duckdb"):
+        settings = splink_model.settings_creator(plan).create_settings_dict(dialect)
+        assert [c["output_column_name"] for c in settings["comparisons"]] == list(COMPARISONS)
+        assert len(settings["blocking_rules_to_generate_predictions"]) == len(PREDICTION_RULES)
 
 
 # -- matching input --------------------------------------------------------------------------

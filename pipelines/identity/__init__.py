@@ -1,7 +1,7 @@
 """Identity resolution: the engine, its lake tables, ``scim link`` and ``scim evaluate-identity``.
 
 ``resolve_identities(settings, spark, person_records_df, run_date)`` is the nightly step
-(:mod:`pipelines.identity.pipeline`); :func:`pipelines.identity.engine.resolve` is the pure
+(:mod:`pipelines.identity.pipeline`); :func:`transforms.matching.engine.resolve` is the pure
 engine it shares with ``scim link``. See ``docs/identity.md``.
 """
 

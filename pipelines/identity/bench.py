@@ -4,7 +4,7 @@
 maps them to person records exactly as the pipeline does (``to_raw_person_records`` on the
 landing entities, then the standardiser), runs
 
-* the SCIM identity engine (:func:`pipelines.identity.engine.resolve`), and
+* the SCIM identity engine (:func:`transforms.matching.engine.resolve`), and
 * a *plain* Splink DuckDB set-up on the same standardised records (stock comparisons on
   the raw fields, default-style blocking, the same training steps),
 
@@ -130,7 +130,7 @@ def identity_benchmark(persons: int = 20000, days: int = 1, seed: int = 7, workd
     "speed_ratio": scim_seconds / plain_seconds}``. ``workdir`` keeps the generated files.
     """
     from pipelines.config import load_settings
-    from pipelines.identity.engine import EngineConfig, resolve
+    from transforms.matching.engine import EngineConfig, resolve
     from pipelines.spark import get_spark
     from transforms.matching.metrics import evaluate_clusters
 

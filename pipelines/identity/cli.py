@@ -62,7 +62,7 @@ def read_records(path: str, encoding: str = "utf-8") -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.config import load_settings
-    from pipelines.identity.engine import EngineConfig, resolve
+    from transforms.matching.engine import EngineConfig, resolve
     from pipelines.identity.pipeline import standardise_if_raw
 
     settings = load_settings(getattr(args, "config", None))

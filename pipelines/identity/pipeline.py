@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.identity import persistence
-from pipelines.identity.engine import EngineConfig, resolve
+from transforms.matching.engine import EngineConfig, resolve
 
 log = logging.getLogger("scim.identity")
 
@@ -34,7 +34,7 @@ def resolve_identities(settings: Any, spark: Any, person_records_df: Any, run_da
 
     ``person_records_df``: person records of every source, raw (the contract) or already
     standardised, as a Spark or pandas DataFrame. Reads the previous night's clusters and
-    all reviewer decisions, runs :func:`pipelines.identity.engine.resolve` with
+    all reviewer decisions, runs :func:`transforms.matching.engine.resolve` with
     ``settings.identity`` (backend ``duckdb`` or ``spark``), writes ``silver/identity_*``
     and the reports under ``_reports/identity/<run_date>/``, and returns the run summary
     (counts, timings, Delta versions, report URIs). Re-running a night replaces that

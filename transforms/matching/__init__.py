@@ -6,6 +6,7 @@
 * :mod:`.clusters`      constrained clustering of links (decisions, caps, identifier conflicts)
 * :mod:`.customer_keys` stable customer keys across runs, and their lineage
 * :mod:`.metrics`       pairwise and B-cubed evaluation against a truth table
+* :mod:`.engine`        :func:`~transforms.matching.engine.resolve`: all of the above in one run
 
 Nothing here reads or writes: I/O lives in :mod:`pipelines.identity`.
 """

@@ -122,8 +122,10 @@ def cluster_links(
             accepted[i] = True
         else:
             reasons[i] = reason
-    roots = pd.Series([uf.find(i) for i in ids], index=ids)
-    clusters = pd.DataFrame({"unique_id": ids, "root": roots.to_numpy()})
-    clusters["cluster_id"] = clusters.groupby("root")["unique_id"].transform("min")
+    roots = [uf.find(i) for i in ids]
+    first: dict[str, str] = {}
+    for i, root in zip(ids, roots):  # ids are sorted: the first id seen per root is its smallest
+        first.setdefault(root, i)
+    clusters = pd.DataFrame({"unique_id": ids, "cluster_id": [first[r] for r in roots]})
     out = ordered.assign(accepted=accepted, refused_reason=pd.Series(reasons, dtype="object"))
     return clusters[["unique_id", "cluster_id"]], out

@@ -30,6 +30,7 @@ DETERMINISTIC_KEYS = [
 RARE_SURNAME_SHARE = 0.01
 
 _NON_LETTERS = re.compile(r"[^a-z]+")
+_HAS_DIGIT = re.compile(r"\d")
 
 # Surname characters whose usual reading differs from the common one (pypinyin reads the
 # character out of context); the standardiser handles full names, this covers surnames.
@@ -170,6 +171,40 @@ def _int_or_null(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype("Int64")
 
 
+def latin_name_parts(full_name: object, name_pinyin: object, surname: object = None,
+                     given_name: object = None) -> tuple[str | None, str | None, str | None]:
+    """(first token, last token, sorted tokens) of a Latin-script name; all None otherwise.
+
+    The order of a Latin name is rarely stated ("Neumann Michaela" and "Michaela Neumann"
+    both occur), so the comparison looks at both tokens in either order; ``first``/``last``
+    are positions, not roles. A name stated as ``Surname, Given`` (surname and given name
+    known) gives ``given`` first and ``surname`` last. A one-token name has no last token.
+    """
+    if not isinstance(full_name, str) or not full_name.isascii():
+        return None, None, None
+    if isinstance(surname, str) and isinstance(given_name, str):
+        tokens = [*given_name.lower().split(), *surname.lower().split()]
+    elif isinstance(name_pinyin, str):
+        tokens = [t for t in (_letters(x) for x in name_pinyin.split()) if t]
+    else:
+        tokens = [_letters(full_name)]
+    tokens = [t for t in tokens if t]
+    if not tokens:
+        return None, None, None
+    return tokens[0], tokens[-1] if len(tokens) > 1 else None, " ".join(sorted(tokens))
+
+
+def street_parts(address: object) -> tuple[str | None, str | None]:
+    """(house number, street words) of a Latin-script address: ``8 stanley street miami``
+    gives ``8`` and ``stanley street miami``; None for Chinese or empty addresses."""
+    if not isinstance(address, str) or not address.isascii():
+        return None, None
+    tokens = address.split()
+    number = next((t for t in tokens if _HAS_DIGIT.search(t)), None)
+    words = " ".join(t for t in tokens if not _HAS_DIGIT.search(t)) or None
+    return number, words
+
+
 def prepare_matching_input(records: pd.DataFrame) -> pd.DataFrame:
     """Standardised person records -> the matching view, one row per input row.
 
@@ -177,7 +212,9 @@ def prepare_matching_input(records: pd.DataFrame) -> pd.DataFrame:
     when the given name is known: a bare surname is not a full name), ``surname_pinyin``,
     ``nick_key`` (see :func:`handle_key`), ``syll_key`` (see :func:`syllable_key`), ``phone_p3l4`` (prefix3 + last4, filled for
     masked numbers too), ``nick_sn_first`` / ``nick_sn_last`` (see :func:`embedded_surnames`),
-    and normalises blanks to null. Raises ValueError naming the fix
+    ``name_first`` / ``name_last`` / ``latin_name`` for Latin-script names (see
+    :func:`latin_name_parts`), ``birth_ymd`` (``YYYYMMDD`` when the full date is known),
+    ``addr_number`` / ``addr_street`` (see :func:`street_parts`), and normalises blanks to null. Raises ValueError naming the fix
     when ``source`` or ``record_id`` is missing or null, or when (source, record_id) repeats.
     """
     for col in ("source", "record_id"):
@@ -225,6 +262,22 @@ def prepare_matching_input(records: pd.DataFrame) -> pd.DataFrame:
     embedded = [embedded_surnames(k) for k in pdf["nick_key"]]
     pdf["nick_sn_first"] = [e[0] for e in embedded]
     pdf["nick_sn_last"] = [e[1] for e in embedded]
+    # Latin-script names, full dates and street addresses (public benchmarks, Western CRMs)
+    latin = [latin_name_parts(f, p, s, g) for f, p, s, g in
+             zip(pdf["full_name"], pdf["name_pinyin"], pdf["surname"], pdf["given_name"])]
+    pdf["name_first"] = [x[0] for x in latin]
+    pdf["name_last"] = [x[1] for x in latin]
+    pdf["latin_name"] = [x[2] for x in latin]
+    full_date = pdf["birth_year"].notna() & pdf["birth_month"].notna() & pdf["birth_day"].notna()
+    pdf["birth_ymd"] = None
+    if full_date.any():
+        d = pdf.loc[full_date]
+        pdf.loc[full_date, "birth_ymd"] = (d["birth_year"].astype(int).map("{:04d}".format)
+                                           + d["birth_month"].astype(int).map("{:02d}".format)
+                                           + d["birth_day"].astype(int).map("{:02d}".format))
+    street = [street_parts(a) for a in pdf["address"]]
+    pdf["addr_number"] = [x[0] for x in street]
+    pdf["addr_street"] = [x[1] for x in street]
     has_p3l4 = pdf["phone_prefix3"].notna() & pdf["phone_last4"].notna()
     pdf["phone_p3l4"] = (pdf["phone_prefix3"].astype(str) + pdf["phone_last4"].astype(str)).where(has_p3l4, None)
     return pdf.reset_index(drop=True)

@@ -1,6 +1,9 @@
-"""The Splink model: comparisons, blocking rules and EM training rules for person records.
+"""The Splink model for Chinese customer data: comparisons, term frequencies, regularisation.
 
-Designed for what Chinese customer data really looks like (see ``docs/identity.md``):
+Which comparisons, blocking rules and EM passes a run uses is chosen from the records by
+:mod:`transforms.matching.model_plan`; Latin-script comparisons are in
+:mod:`transforms.matching.latin_comparisons`. The comparisons here are designed for what
+Chinese customer data really looks like (see ``docs/identity.md``):
 
 * CRM names are mostly a surname plus an honorific, so a bare surname agreeing with a full
   name is its own level ("compatible surname"), weighted by surname frequency;
@@ -28,16 +31,7 @@ import pandas as pd
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import SettingsCreator, block_on
-from splink.blocking_rule_library import CustomRule
-
-#: Columns the Splink input table must hold (the rest of the matching view is dropped).
-SPLINK_COLUMNS = [
-    "unique_id", "source", "surname", "surname_pinyin", "name_full", "name_full_pinyin", "nickname",
-    "nick_key", "syll_key", "nick_sn_first", "nick_sn_last", "surname_rare", "gender", "birth_year", "birth_month", "birth_day", "phone_hash", "phone_prefix3",
-    "phone_last4", "phone_p3l4", "province", "city", "address", "postcode",
-    "wechat_unionid_hash", "wechat_openid_hash", "email_hash",
-]
+from splink import SettingsCreator
 
 #: Values of these columns held by more than ``max_block_records`` records are nulled before
 #: matching: a masked phone or handle that common is junk (138****0000, "user") not evidence.
@@ -46,10 +40,6 @@ CAPPED_COLUMNS = ["phone_p3l4", "nick_key", "syll_key"]
 #: Blocking-only copies of common-but-genuine values (王伟 is a real full name shared by
 #: thousands): too-common values stop blocking but still count as evidence in comparisons.
 BLOCKING_COPIES = {"blk_name": "name_full", "blk_name_pinyin": "name_full_pinyin", "blk_nickname": "nickname"}
-
-
-#: Columns whose exact levels are adjusted by the frequency of the compared value.
-TF_COLUMNS = ["surname", "nickname", "syll_key", "nick_key", "city"]
 
 
 def pair_excluded_term_frequencies(values: pd.Series, column: str) -> pd.DataFrame:
@@ -78,7 +68,8 @@ def _level(sql: str, label: str, m: float, **extra: Any) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label).configure(m_probability=m, **extra)
 
 
-def _else(m: float) -> cll.ElseLevel:
+def else_level(m: float) -> cll.ElseLevel:
+    """The last level of a comparison, with its EM starting m."""
     return cll.ElseLevel().configure(m_probability=m)
 
 
@@ -100,7 +91,7 @@ def name_comparison() -> cl.CustomComparison:
             ),
             _level("surname_l = surname_r", "surname agrees, given name differs", 0.03),
             _level("surname_pinyin_l = surname_pinyin_r", "surname sounds the same", 0.02),
-            _else(0.05),
+            else_level(0.05),
         ],
     )
 
@@ -126,7 +117,7 @@ def handle_comparison() -> cl.CustomComparison:
             _level("nick_key_l = nick_key_r", "handle letters exact", 0.1,
                    tf_adjustment_column="nick_key", tf_adjustment_weight=1.0),
             cll.JaroWinklerLevel("nick_key", 0.9).configure(m_probability=0.05, label_for_charts="handle similar"),
-            _else(0.45),
+            else_level(0.45),
         ],
     )
 
@@ -156,7 +147,7 @@ def handle_name_comparison() -> cl.CustomComparison:
             _level(f"({embeds_surname}) AND coalesce(surname_rare_l, surname_rare_r)",
                    "handle embeds the other's (rare) surname", 0.1),
             _level(embeds_surname, "handle embeds the other's (common) surname", 0.2),
-            _else(0.6),
+            else_level(0.6),
         ],
     )
 
@@ -171,7 +162,7 @@ def phone_comparison() -> cl.CustomComparison:
             _level("phone_hash_l = phone_hash_r", "same full number", 0.5),
             _level("phone_p3l4_l = phone_p3l4_r", "prefix3 + last4 agree (masked)", 0.3),
             _level("phone_last4_l = phone_last4_r", "last4 agree", 0.05),
-            _else(0.15),
+            else_level(0.15),
         ],
     )
 
@@ -197,7 +188,7 @@ def birth_comparison() -> cl.CustomComparison:
             _level(f"{both('year')} AND {both('month')} AND {no_conflict}", "year and month agree", 0.1),
             _level(f"{both('month')} AND {no_conflict}", "month agrees", 0.3),
             _level(f"{both('year')} AND {no_conflict}", "year agrees", 0.1),
-            _else(0.1),
+            else_level(0.1),
         ],
     )
 
@@ -209,7 +200,7 @@ def gender_comparison() -> cl.CustomComparison:
         comparison_levels=[
             _null("gender_l IS NULL OR gender_r IS NULL", "gender missing"),
             _level("gender_l = gender_r", "gender agrees", 0.95),
-            _else(0.05),
+            else_level(0.05),
         ],
     )
 
@@ -226,7 +217,7 @@ def location_comparison() -> cl.CustomComparison:
             ),
             _level("city_l = city_r", "city agrees", 0.7, tf_adjustment_column="city", tf_adjustment_weight=1.0),
             _level("province_l = province_r", "province agrees", 0.15),
-            _else(0.15),
+            else_level(0.15),
         ],
     )
 
@@ -244,63 +235,13 @@ def address_comparison() -> cl.CustomComparison:
             _level("address_l = address_r", "address exact", 0.5),
             cll.JaroWinklerLevel("address", 0.9).configure(m_probability=0.2, label_for_charts="address similar"),
             _level("postcode_l = postcode_r", "postcode agrees", 0.15),
-            _else(0.15),
+            else_level(0.15),
         ],
     )
 
 
-def comparisons() -> list[cl.CustomComparison]:
-    return [
-        name_comparison(), handle_comparison(), handle_name_comparison(), phone_comparison(), birth_comparison(),
-        gender_comparison(), location_comparison(), address_comparison(),
-    ]
-
-
-def prediction_blocking_rules() -> list:
-    """Blocking rules for prediction: each keeps blocks small, so pairs grow near-linearly.
-
-    Over-shared values are nulled beforehand (:data:`CAPPED_COLUMNS`, :data:`BLOCKING_COPIES`),
-    so a junk masked phone or a very common name cannot create a quadratic block.
-    """
-    return [
-        block_on("phone_p3l4"),
-        block_on("blk_name"),
-        block_on("blk_nickname"),
-        block_on("nick_key"),
-        block_on("syll_key"),
-        CustomRule("l.nick_key = r.blk_name_pinyin"),
-        CustomRule("l.blk_name_pinyin = r.nick_key"),
-        block_on("surname", "phone_last4"),
-        # a bare CRM surname meets a handle that embeds it, in the same city or birth month
-        CustomRule("l.surname_pinyin = r.nick_sn_first AND l.city = r.city"),
-        CustomRule("r.surname_pinyin = l.nick_sn_first AND l.city = r.city"),
-        CustomRule("l.surname_pinyin = r.nick_sn_last AND l.city = r.city"),
-        CustomRule("r.surname_pinyin = l.nick_sn_last AND l.city = r.city"),
-        CustomRule("l.surname_pinyin = r.nick_sn_first AND l.birth_month = r.birth_month"),
-        CustomRule("r.surname_pinyin = l.nick_sn_first AND l.birth_month = r.birth_month"),
-        # two handles that embed the same surname, in the same city, of the same gender
-        block_on("nick_sn_first", "city", "gender"),
-        block_on("surname", "city", "birth_month"),
-        block_on("surname_pinyin", "birth_year", "birth_month", "birth_day"),
-    ]
-
-
-def training_blocking_rules() -> list:
-    """EM passes: each comparison is free in at least one pass, and each pass sees every level."""
-    return [
-        block_on("phone_p3l4"),
-        block_on("surname", "birth_month"),
-        block_on("nick_key"),
-    ]
-
-
-#: Unique identifiers whose agreement estimates the match prior (they must be Splink input columns).
+#: Unique identifiers whose agreement estimates the match prior when records share them.
 PRIOR_KEYS = ["phone_hash", "wechat_unionid_hash", "wechat_openid_hash", "email_hash"]
-
-
-def deterministic_rules_for_prior() -> list[str]:
-    """Rules used to estimate the prior probability that two records match."""
-    return [f"l.{c} = r.{c}" for c in PRIOR_KEYS]
 
 
 def _apply_parameters(comps: list[cl.CustomComparison], model: dict[str, Any]) -> None:
@@ -341,14 +282,16 @@ def regularise(model: dict[str, Any], m_floor: float, u_floor: float) -> dict[st
     return out
 
 
-def settings_creator(probability_two_random_records_match: float = 1e-5, model: dict[str, Any] | None = None) -> SettingsCreator:
-    """A Splink model for person records (dedupe across all sources).
+def settings_creator(plan: Any, probability_two_random_records_match: float = 1e-5,
+                     model: dict[str, Any] | None = None) -> SettingsCreator:
+    """A Splink model for person records (dedupe across all sources) with the comparisons and
+    prediction blocking rules of ``plan`` (:class:`transforms.matching.model_plan.ModelPlan`).
 
     Untrained by default; with ``model`` (``linker.misc.save_model_to_json()`` of an earlier
     run, on any backend) it carries that model's prior and m/u probabilities, while the SQL
     is generated afresh for the backend at hand.
     """
-    comps = comparisons()
+    comps = plan.comparison_creators()
     if model is not None:
         _apply_parameters(comps, model)
         probability_two_random_records_match = model["probability_two_random_records_match"]
@@ -356,7 +299,7 @@ def settings_creator(probability_two_random_records_match: float = 1e-5, model: 
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=comps,
-        blocking_rules_to_generate_predictions=prediction_blocking_rules(),
+        blocking_rules_to_generate_predictions=[r.creator() for r in plan.prediction_rules],
         probability_two_random_records_match=probability_two_random_records_match,
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,

@@ -24,6 +24,9 @@ from transforms.standardise.text import all_same, clean, has_han, is_han, to_sim
 _PROVINCE_SUFFIX = re.compile(r"(特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|省|市)$")
 _COUNTRY_PREFIX = re.compile(r"^(中华人民共和国|中国大陆|中国)")
 _POSTCODE = re.compile(r"[0-8]\d{5}")
+# Postcodes of other countries: 3-10 letters and digits with at least one digit (2600, 75008,
+# SW1A1AA, 100-0001 once folded).
+_OTHER_POSTCODE = re.compile(r"(?=.*\d)[0-9A-Z]{3,10}")
 
 
 class Region(NamedTuple):
@@ -254,13 +257,19 @@ def normalise_address(raw: object, province: str | None = None, city: str | None
     return text or None
 
 
-def normalise_postcode(raw: object) -> tuple[str | None, str | None]:
-    """(six-digit postcode or None, issue code or None)."""
+def normalise_postcode(raw: object, chinese: bool = True) -> tuple[str | None, str | None]:
+    """(postcode or None, issue code or None): six digits for a Chinese record; for a record
+    outside China (``chinese=False``) 3-10 letters and digits, upper-cased, spaces and
+    hyphens removed."""
     text = clean(raw)
     if text is None:
         return None, None
     text = text.replace(" ", "").removesuffix(".0")
-    if not _POSTCODE.fullmatch(text):
+    if not chinese:
+        text = text.replace("-", "").upper()
+        if not _OTHER_POSTCODE.fullmatch(text):
+            return None, "invalid_format"
+    elif not _POSTCODE.fullmatch(text):
         return None, "invalid_format"
     if all_same(text):
         return None, "junk"

@@ -24,7 +24,7 @@ from transforms.standardise.names import standardise_name
 from transforms.standardise.nickname import standardise_nickname
 from transforms.standardise.phone import normalise_phone
 from transforms.standardise.qq import normalise_qq
-from transforms.standardise.text import clean
+from transforms.standardise.text import clean, has_han
 
 # The raw person record of the identity contract (docs/architecture.md).
 REQUIRED_COLUMNS = ("source", "record_id")
@@ -62,6 +62,15 @@ def _platform_id(raw: object) -> tuple[str | None, str | None]:
     if not _PLATFORM_ID.fullmatch(text):
         return None, "invalid_format"
     return text, None
+
+
+def _in_china(region: Any, get: Any) -> bool:
+    """A record is Chinese (six-digit postcodes) unless its place is given and is not: a
+    province outside the Chinese table with no Chinese characters in province, city or address."""
+    texts = [clean(get(c)) for c in ("province", "city", "address")]
+    if region.province_code is not None or not any(texts):
+        return True
+    return any(has_han(t) for t in texts if t)
 
 
 def standardise_person_record(
@@ -121,7 +130,7 @@ def standardise_person_record(
 
     region = normalise_region(get("province"), get("city"))
     note("region", region.issue)
-    postcode, issue = normalise_postcode(get("postcode"))
+    postcode, issue = normalise_postcode(get("postcode"), _in_china(region, get))
     note("postcode", issue)
 
     return {

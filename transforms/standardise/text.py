@@ -92,6 +92,8 @@ def is_han(ch: str) -> bool:
 
 def has_han(text: str) -> bool:
     """True if ``text`` contains at least one Chinese character."""
+    if text.isascii():  # the common case for Latin text, ids and numbers: no per-character scan
+        return False
     return any(is_han(ch) for ch in text)
 
 

@@ -1,7 +1,7 @@
 """The identity engine: standardised person records in, links, clusters and keys out.
 
 One function, :func:`resolve`, used by the nightly pipeline (:mod:`pipelines.identity.pipeline`)
-and by ``scim link``. Stages, each logged with counts and duration:
+and by ``scim link`` (:mod:`pipelines.identity.cli`). Stages, each logged with counts and duration:
 
 1. matching view (:func:`transforms.matching.inputs.prepare_matching_input`) and guard
    rails: identifier values held by more than ``max_key_records`` records are refused;
@@ -18,6 +18,7 @@ Nothing here reads or writes the lake: :mod:`pipelines.identity.persistence` doe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -33,6 +34,7 @@ from transforms.matching.customer_keys import assign_customer_keys
 from transforms.matching.deterministic import conflicting_attributes, deterministic_links, null_overshared
 from transforms.matching.inputs import DETERMINISTIC_KEYS, prepare_matching_input
 from transforms.matching import splink_model
+from transforms.matching.model_plan import ModelPlan, PlanLimits, default_prior, plan_model
 
 log = logging.getLogger("scim.identity")
 
@@ -66,6 +68,14 @@ class EngineConfig:
     prior_recall: float = 0.6
     seed: int = 42
     waterfall_sample: int = 20
+    min_fill: float = 0.01
+    max_rule_pairs_per_record: float = 20.0
+    em_min_pairs: int = 10
+    em_max_pairs: int = 2_000_000
+
+    def plan_limits(self) -> PlanLimits:
+        return PlanLimits(min_fill=self.min_fill, max_rule_pairs_per_record=self.max_rule_pairs_per_record,
+                          em_min_pairs=self.em_min_pairs, em_max_pairs=self.em_max_pairs)
 
     @classmethod
     def from_settings(cls, identity: Any) -> "EngineConfig":
@@ -158,7 +168,7 @@ def resolve(
 
     reports: dict[str, str] = {}
     with _Stage("probabilistic", timings):
-        pred, reports, trained_model = _probabilistic(m, config, backend, spark, make_reports, model)
+        pred, reports, trained_model, summary["model"] = _probabilistic(m, config, backend, spark, make_reports, model)
     summary["scored_pairs"] = len(pred)
     log.info("identity probabilistic: %d pairs at or above review threshold (%.1fs)", len(pred), timings["probabilistic"])
 
@@ -179,8 +189,9 @@ def resolve(
         corroborating, uncertain = uncertain[same], uncertain[~same]
         # a model link a reviewer rejected is kept in the links table, marked as such
         rejected = pred[_in_pairs(pred, _pair_set(cannot))]
-        links.loc[links["refused_reason"].isna() & links["accepted"], "status"] = "merged"
-        links.loc[links["refused_reason"].notna(), "status"] = "refused"
+        # np.where, not .loc: assigning a scalar through .loc fails on an empty frame (no links)
+        links["status"] = np.where(links["refused_reason"].notna(), "refused",
+                                   np.where(links["accepted"].astype(bool), "merged", None))
         all_links = pd.concat([
             links,
             uncertain.assign(accepted=False, refused_reason=None, status="review"),
@@ -247,21 +258,38 @@ _PRED_EMPTY = pd.DataFrame({
 })
 
 
-def _splink_input(m: pd.DataFrame) -> pd.DataFrame:
-    cols = splink_model.SPLINK_COLUMNS + list(splink_model.BLOCKING_COPIES)
-    df = m[cols].copy()
+def _splink_input(m: pd.DataFrame, plan: ModelPlan) -> pd.DataFrame:
+    df = m[[c for c in plan.columns if c in m.columns]].copy()
     for c in ("birth_year", "birth_month", "birth_day"):
-        df[c] = df[c].astype("float64")  # nullable ints -> plain floats for every backend
+        if c in df.columns:
+            df[c] = df[c].astype("float64")  # nullable ints -> plain floats for every backend
     return df
+
+
+def _skip(reason: str, model: dict[str, Any] | None, info: dict[str, Any]):
+    log.warning("identity probabilistic: skipped, %s", reason)
+    return _PRED_EMPTY.copy(), {}, model, {**info, "skipped": reason}
 
 
 def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: Any, make_reports: bool,
                    model: dict[str, Any] | None):
-    if len(m) < 3:
-        return _PRED_EMPTY.copy(), {}, model
+    stored = [c["output_column_name"] for c in model["comparisons"]] if model is not None else None
+    plan = plan_model(m, config.plan_limits(), stored)
+    for note in plan.notes:
+        log.info("identity model: %s", note)
+    info: dict[str, Any] = {"comparisons": plan.comparisons, "prediction_rules": len(plan.prediction_rules),
+                            "em_passes_planned": len(plan.training_rules), "em_passes_run": 0,
+                            "prior_rules": [r.sql for r in plan.prior_rules], "skipped": None}
+    if model is None and len(m) < 3:
+        return _skip(f"{len(m)} record(s): too few to train a model", model, info)
+    if not plan.comparisons:
+        return _skip("no comparison has enough filled values (see the 'identity model' lines)", model, info)
+    if not plan.prediction_rules:
+        return _skip("no blocking rule finds a candidate pair: no two records agree on any blocking column",
+                     model, info)
     from splink import DuckDBAPI, Linker, SparkAPI
 
-    data = _splink_input(m)
+    data = _splink_input(m, plan)
     if backend == "spark":
         if spark is None:
             raise ValueError("identity backend 'spark' needs a Spark session")
@@ -275,12 +303,14 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
     else:
         raise ValueError(f"unknown identity backend {backend!r}; use 'duckdb' or 'spark'")
     if model is None:
-        trainer = Linker(table, splink_model.settings_creator(), log_level=logging.WARNING)
-        _train(trainer, data, config)
+        trainer = Linker(table, splink_model.settings_creator(plan, default_prior(len(m))), log_level=logging.WARNING)
+        info["em_passes_run"] = _train(trainer, plan, len(m), config)
         model = splink_model.regularise(trainer.misc.save_model_to_json(), config.m_floor, 1.0 / config.u_max_pairs)
-    linker = Linker(table, splink_model.settings_creator(model=model), log_level=logging.WARNING)
-    for col in splink_model.TF_COLUMNS:
+    linker = Linker(table, splink_model.settings_creator(plan, model=model), log_level=logging.WARNING)
+    for col in plan.tf_columns:
         lookup = splink_model.pair_excluded_term_frequencies(data[col], col)
+        if lookup.empty:
+            continue
         lookup_table = db_api.register(spark.createDataFrame(lookup) if backend == "spark" else lookup)
         linker.table_management.register_term_frequency_lookup(lookup_table, col)
     lam = float(model["probability_two_random_records_match"])
@@ -291,7 +321,8 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
     pred = _account_prior(df_pred.as_pandas_dataframe(), priors, lam)
     pred = pred[pred["match_probability"] >= config.review_threshold].reset_index(drop=True)
     reports = _reports(linker, pred, config) if make_reports and len(pred) else {}
-    return _evidence(pred), reports, linker.misc.save_model_to_json()
+    info["prior"] = lam
+    return _evidence(pred), reports, linker.misc.save_model_to_json(), info
 
 
 def _logit2(p: float) -> float:
@@ -339,34 +370,79 @@ def _account_prior(pred: pd.DataFrame, priors: dict[tuple[str, str], float], lam
     return out
 
 
-def _train(linker: Any, data: pd.DataFrame, config: EngineConfig) -> None:
-    training = linker.training
-    # Splink sets the prior to 0 when its rules find no pair, which breaks every later step
-    shared = any(data[c].dropna().duplicated().any() for c in splink_model.PRIOR_KEYS)
-    if shared:
-        training.estimate_probability_two_random_records_match(
-            splink_model.deterministic_rules_for_prior(), recall=config.prior_recall)
-    else:
-        log.warning("identity training: no record pair shares a unique identifier; keeping the default prior")
-    training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+def _first_line(exc: BaseException) -> str:
+    """The whole first line of an exception's message (Splink's own SQL has dots in it)."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:500]
+
+
+def _train(linker: Any, plan: ModelPlan, records: int, config: EngineConfig) -> int:
+    """Prior, u by random sampling, then m by EM over the plan's passes; returns the passes
+    that ran. Never raises on data that cannot train a part: that part keeps its default,
+    with a warning saying so."""
     from splink.internals.exceptions import EMTrainingException
 
-    trained = 0
-    for rule in splink_model.training_blocking_rules():
-        # Splink 5's EM session drops the blocked comparisons from the linker's own model
-        # object before training and only restores them on success: keep a copy to restore
-        saved = linker._settings_obj.core_model_settings.copy()
+    started = time.monotonic()
+    training = linker.training
+    if plan.prior_rules:
         try:
-            training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
-            trained += 1
+            training.estimate_probability_two_random_records_match(
+                [r.creator() for r in plan.prior_rules], recall=config.prior_recall)
         except (ValueError, EMTrainingException) as exc:
-            linker._settings_obj.core_model_settings = saved
-            # Splink 5 refuses m = 0.0 for a level no pair of this pass supports, and a rule
-            # may find no pair at all on small inputs; the comparisons then keep the m values
-            # of the other passes (or their documented starting values)
-            log.warning("identity training: EM pass skipped (%s)", str(exc).split(".")[0][:200])
+            log.warning("identity training: prior not estimated (%s); using the default %.3g", _first_line(exc),
+                        default_prior(records))
+        lam = linker._settings_obj._probability_two_random_records_match
+        if not 0.0 < lam < 1.0:  # Splink gives 0 when its rules found no pair
+            linker._settings_obj._probability_two_random_records_match = default_prior(records)
+    else:
+        log.warning("identity training: no record pair shares a unique identifier or a full name with a full "
+                    "date of birth; using the default prior %.3g (half the records have one other record of "
+                    "the same person); EM then re-estimates it within each pass", default_prior(records))
+    training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+    trained = 0
+    for rule in plan.training_rules:
+        if _em_pass(linker, rule, plan.pairs.get(rule, 0), config):
+            trained += 1
     if not trained:
         log.warning("identity training: no EM pass ran; m probabilities are the model's starting values")
+    log.info("identity training: prior %.3g, u from up to %d random pairs, %d of %d EM passes (%.1fs)",
+             linker._settings_obj._probability_two_random_records_match, int(config.u_max_pairs), trained,
+             len(plan.training_rules), time.monotonic() - started)
+    return trained
+
+
+def _em_pass(linker: Any, rule: Any, pairs: int, config: EngineConfig) -> bool:
+    """One EM pass blocked on ``rule``; on Splink's m = 0.0 refusal it is retried once with
+    fewer iterations, and skipped with a complete warning if it still fails."""
+    from splink.internals.exceptions import EMTrainingException
+
+    settings = linker._settings_obj
+    sample = config.em_max_pairs if pairs > config.em_max_pairs else None
+    full_iterations = settings.training_settings
+    for iterations in (None, 5):
+        if iterations is not None:
+            settings.training_settings = dataclasses.replace(full_iterations, max_iterations=iterations)
+        # Splink 5's EM session drops the blocked comparisons from the linker's own model
+        # object before training and only restores them on success: keep a copy to restore
+        saved = settings.core_model_settings.copy()
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule.creator(), estimate_without_term_frequencies=True, max_pairs=sample)
+            return True
+        except (ValueError, EMTrainingException) as exc:
+            settings.core_model_settings = saved
+            reason = _first_line(exc)
+            # an m probability that EM drives to exactly 0.0 (a level seen only among clear
+            # non-matches of this pass) underflows after many iterations: fewer may succeed
+            if iterations is None and "below the minimum" in reason:
+                continue
+            log.warning("identity training: EM pass blocked on %s skipped (%d pairs): %s; the comparisons it "
+                        "trains keep the values of the other passes or their starting values", rule.sql, pairs,
+                        reason)
+            return False
+        finally:
+            settings.training_settings = full_iterations
+    return False
 
 
 def _evidence(pred: pd.DataFrame) -> pd.DataFrame:
