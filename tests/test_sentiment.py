@@ -26,8 +26,8 @@ def dense(text: str) -> dict[str, float]:
     return dict(zip(DENSE_NAMES, featurize(text, TOY).dense))
 
 
-def features(lex: float = 0.0, emoticon: float = 0.0, negated: float = 0.0, contrast: float = 0.0) -> dict[str, float]:
-    return {"lex": lex, "emoticon": emoticon, "negated": negated, "contrast": contrast}
+def features(lex: float = 0.0, emoticon: float = 0.0, contrast: float = 0.0) -> dict[str, float]:
+    return {"lex": lex, "emoticon": emoticon, "contrast": contrast}
 
 
 def test_degree_words_multiply_the_next_polarity_word():
@@ -41,23 +41,35 @@ def test_degree_words_multiply_the_next_polarity_word():
 
 def test_negation_flips_the_next_polarity_word_of_its_clause():
     # 不好用 is one token the lexicon lacks: read as 不 + 好用, flipped.
-    assert dense("不好用") == features(lex=-2.0, negated=1.0)
-    # 没有 ... 差 -> +2; 好 after the comma is outside the negated clause and stays +2.
-    assert dense("没有 差，好") == features(lex=4.0, negated=1.0)
+    assert dense("不好用") == features(lex=-2.0)
+    # 没有 ... 差 -> +2; 好 after the comma is outside the negated clause and stays +2
+    # (two polarity words: their sum over sqrt(2)).
+    assert dense("没有 差，好") == features(lex=4.0 / math.sqrt(2))
     # The negation is spent on the first polarity word.
-    assert dense("不 好 好") == features(lex=0.0, negated=1.0)
+    assert dense("不 好 好") == features(lex=0.0)
 
 
 def test_contrast_word_lets_the_second_clause_decide():
-    # 但是 halves what came before: 2 * 0.5 - 2.
-    assert dense("好，但是差") == features(lex=-1.0, contrast=1.0)
+    # 但是 halves what came before: (2 * 0.5 - 2) / sqrt(2).
+    assert dense("好，但是差") == features(lex=-1.0 / math.sqrt(2), contrast=1.0)
 
 
 def test_emoticons_and_emoji_add_their_polarity():
-    assert dense("[哈哈][怒][未知]") == features(emoticon=-1.0)
+    # Two known emoticons (the unknown one adds nothing): (2 - 3) / sqrt(2).
+    assert dense("[哈哈][怒][未知]") == features(emoticon=-1.0 / math.sqrt(2))
     assert dense("好😭") == features(lex=2.0, emoticon=-2.0)
     assert featurize("[哈哈]😭", TOY).cues == 2
     assert featurize(None, TOY).cues == 0
+
+
+def test_evidence_is_averaged_not_counted():
+    # One strong word and the same word three times weigh alike; mixed words average out.
+    assert dense("好") == features(lex=2.0)
+    assert dense("好，好，好") == features(lex=6.0 / math.sqrt(3))
+    assert dense("[哈哈][哈哈][哈哈][哈哈]") == features(emoticon=4.0)
+    # Emoji and [emoticons] share one count; polarity words have their own.
+    assert dense("差 [哈哈]😭") == features(lex=-2.0, emoticon=0.0)
+    assert featurize("好，好，好[哈哈]", TOY).cues == 4
 
 
 def test_only_the_authors_words_of_a_repost_count():

@@ -8,9 +8,9 @@ because per-text work must stay at a few tens of microseconds (the throughput ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from transforms.text.extract import EMOTICON_RE, split_repost_at, strip_entities
 from transforms.text.segment import cut, normalize
@@ -18,10 +18,16 @@ from transforms.text.segment import cut, normalize
 # Dense features, in the order of the model's dense weights.
 # Punctuation features ('!' and '?' counts) were tried and left out: on review text '!'
 # leans negative, on Weibo it marks enthusiasm as often as anger.
+# Both evidence sums are divided by the square root of the number of cues they add up (a
+# text's evidence is averaged, not counted: a long post with many mild words is not surer
+# than a short one with one strong word; a row of [哈哈][哈哈][哈哈] is not three times
+# as glad as one).  A "negated" flag (1 when a negation flipped a polarity word) was
+# model v2's fourth feature and is left out: fitted on reviews, where a negation mostly
+# means a complaint, it pulled every Weibo post with a 不 towards negative
+# (docs/sentiment.md, "Design choices").
 DENSE_NAMES = (
-    "lex",  # signed sum of word polarities (after degree, negation and contrast)
-    "emoticon",  # signed sum of the polarities of [emoticons] and emoji characters
-    "negated",  # 1 when a negation flipped at least one polarity word
+    "lex",  # signed sum of word polarities (after degree, negation, contrast) / sqrt(polarity words)
+    "emoticon",  # signed sum of the polarities of [emoticons] and emoji / sqrt(their number)
     "contrast",  # 1 when a contrast word (但是, 不过 ...) occurs
 )
 
@@ -175,8 +181,9 @@ def featurize(
     (the model uses counts).  Polarity (``lex``): each lexicon word adds its weight, times
     the product of the degree adverbs before it, sign flipped when a negation occurred
     within ``negation_window`` words in the same clause; a contrast word scales the sum so
-    far by ``contrast_before``.  ``emoticon``: the summed polarity of ``[emoticons]`` and
-    emoji characters.
+    far by ``contrast_before``; the sum is divided by the square root of the number of
+    polarity words.  ``emoticon``: the summed polarity of ``[emoticons]`` and emoji
+    characters, divided by the square root of their number.
 
     Pass ``simplified=True`` when the text is already OpenCC-simplified and NFKC-folded.
     For scoring pass ``weights`` and ``table = scoring_table(lex, weights)``: keys are then
@@ -219,11 +226,11 @@ def featurize_tokens(
 
     emo_get = lex.emoticons.get
     lex_sum = emo_sum = 0.0
-    cues = 0
+    n_emo = n_lex = 0
     for name in emoticons:
         v = emo_get(name.lower())
         if v:
-            cues += 1
+            n_emo += 1
             emo_sum += v
 
     keys: list[str] = []
@@ -231,7 +238,6 @@ def featurize_tokens(
     prev = None
     pending_neg = 0
     degree = 1.0
-    flipped = 0
     contrast = 0
     for tok in tokens:
         # The table holds only word tokens with what each does precomputed, so a known word
@@ -252,7 +258,7 @@ def featurize_tokens(
                         for ch in tok:
                             v = emo_get(ch)
                             if v:
-                                cues += 1
+                                n_emo += 1
                                 emo_sum += v
                 continue
             res = _resolve(tok, cue_table, compound_firsts) if len(tok) > 1 and first in compound_firsts else None
@@ -290,10 +296,13 @@ def featurize_tokens(
             pending_neg = 0
         if negate:
             v = -v
-            flipped = 1
         v *= degree * boost
         degree = 1.0
-        cues += 1
+        n_lex += 1
         lex_sum += v
-    dense = [lex_sum, emo_sum, float(flipped), float(contrast)]
-    return TextFeatures(keys, dense, cues, ngram_sum)
+    dense = [
+        lex_sum / math.sqrt(n_lex) if n_lex > 1 else lex_sum,
+        emo_sum / math.sqrt(n_emo) if n_emo > 1 else emo_sum,
+        float(contrast),
+    ]
+    return TextFeatures(keys, dense, n_lex + n_emo, ngram_sum)

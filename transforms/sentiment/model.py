@@ -21,7 +21,7 @@ import numpy as np
 from transforms.sentiment.features import DENSE_NAMES, Lexicons, TextFeatures, featurize, featurize_tokens, scoring_table
 
 MODEL_DIR = Path(__file__).with_name("model")
-CURRENT_VERSION = "v2"
+CURRENT_VERSION = "v3"
 FORMAT = "scim-sentiment"
 
 _cache: dict[str, "SentimentModel"] = {}
