@@ -348,6 +348,10 @@ def _erase_locked(settings, spark, lake, phone, customer_key, request_id, vacuum
         for table in tables:
             vacuumed += len(lake.vacuum(table, retention_hours=0, enforce_retention=False))
             purge_log(lake, table)
+    if not dry_run:  # the BI views read the files just rewritten (and vacuumed): point them at the new ones
+        from pipelines.bi.catalog import refresh_after_write
+
+        refresh_after_write(settings, lake)
     record = {
         "request_id": request_id,
         "requested_at": requested_at,
