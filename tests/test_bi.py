@@ -163,12 +163,12 @@ def test_spark_written_table_reads_the_same_rows(settings, spark):
     df = spark.createDataFrame(
         [("a", dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 8, 0, tzinfo=UTC), 1.5, None),
          ("b", dt.date(2026, 11, 2), dt.datetime(2026, 11, 2, 23, 59, 59, tzinfo=UTC), None, 7)],
-        "k string, date date, at timestamp, score double, n long")
+        "k string, date date, seen_at timestamp, score double, n long")
     lake.write(df, "gold/brand_sentiment_daily", mode="overwrite", partition_by=["date"],
                description="Daily sentiment", column_comments={"score": "negative:positive ratio"})
     bi.refresh_catalog(settings)
     con = bi.open_catalog(settings)
-    got = con.execute("SELECT k, date, at, score, n FROM gold.brand_sentiment_daily ORDER BY k").fetchall()
+    got = con.execute("SELECT k, date, seen_at, score, n FROM gold.brand_sentiment_daily ORDER BY k").fetchall()
     want = [tuple(r) for r in df.orderBy("k").collect()]
     assert [(k, d, a.astimezone(UTC), s, n) for k, d, a, s, n in got] == [
         (k, d, a.astimezone(UTC), s, n) for k, d, a, s, n in want]
