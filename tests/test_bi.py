@@ -300,3 +300,31 @@ def test_catalog_opens_in_duckdb_1x_storage(settings):
     tags = dict(con.execute("SELECT database_name, tags FROM duckdb_databases() WHERE database_name = 'c'").fetchall())
     assert tags["c"].get("storage_version", "").startswith("v1.0.0")
     con.close()
+
+
+def test_dashboard_yaml_names_only_gold_columns_and_builds_its_queries():
+    """A gold column renamed in transforms/marts/tables.yaml fails here, not only in the slow Superset test."""
+    import re
+
+    import yaml
+
+    from pipelines.bi import superset as sup
+    from pipelines.publish import load_table_specs
+
+    specs = load_table_specs()
+    dashboard = yaml.safe_load(sup.DASHBOARD_FILE.read_text(encoding="utf-8"))
+    sql_words = {"sum", "max", "min", "count", "avg", "nullif", "cast", "as", "integer", "and", "or", "not", "null"}
+    for chart in dashboard["charts"]:
+        known = set(specs["tables"][f"gold/{chart['dataset']}"]["columns"]) | set(specs["_common"])
+        named = {chart.get("x_axis"), *(chart.get("groupby") or []), *(chart.get("columns") or []),
+                 (chart.get("order_by") or [None])[0]} - {None}
+        for expr in [m["sql"] for m in chart.get("metrics", [])] + [chart.get("where") or ""]:
+            named |= set(re.findall(r"[a-z_][a-z0-9_]*", re.sub(r"'[^']*'", "", expr.lower()))) - sql_words
+        assert named <= known, f"{chart['name']}: {sorted(named - known)} not in gold/{chart['dataset']}"
+        fd = sup.form_data(chart, 7)
+        qc = sup.query_context(chart, 7, fd)
+        assert fd["datasource"] == "7__table" and qc["datasource"] == {"id": 7, "type": "table"}
+        assert qc["queries"][0]["columns"], chart["name"]
+    layout = sup._position([(1, "a", 6), (2, "b", 6), (3, "c", 7), (4, "d", 5)])
+    rows = layout["GRID_ID"]["children"]
+    assert [layout[r]["children"] for r in rows] == [["CHART-1", "CHART-2"], ["CHART-3", "CHART-4"]]
