@@ -211,19 +211,24 @@ def test_scim_sql_command(settings, capsys):
     assert capsys.readouterr().out.strip() == '{"order_id": "o1", "customer_id": "crm-1"}'
 
 
+def _one_line(err: str) -> str:
+    assert err.endswith("\n") and err.count("\n") == 1, err  # an operator's error: exactly one line
+    return err
+
+
 def test_scim_sql_errors(settings, tmp_path, capsys):
     assert main(["sql", "--lake", str(tmp_path / "nowhere"), "-c", "select 1"]) == 2
-    assert "no lake at" in capsys.readouterr().err
+    assert "no lake at" in _one_line(capsys.readouterr().err)
     _small_lake(settings)
     assert _sql(settings, "-c", "select 1") == 2
-    assert "no BI catalog at" in capsys.readouterr().err
+    assert "no BI catalog at" in _one_line(capsys.readouterr().err)
     bi.refresh_catalog(settings)
     assert _sql(settings, "-c", "select * from gold.dim_custmer") == 1
-    err = capsys.readouterr().err
-    assert "dim_custmer" in err and "views in this catalog: gold.dim_customer, gold.fact_purchase" in err
+    err = _one_line(capsys.readouterr().err)
+    assert "dim_custmer" in err and "views in this catalog: gold.dim_customer, gold.fact_purchase;" in err
     assert "--silver" in err
     assert _sql(settings, "-c", "selec 1") == 1
-    assert "Parser Error" in capsys.readouterr().err
+    assert "Parser Error" in _one_line(capsys.readouterr().err)
     Lake(settings).merge(_customers(["c7"]), "gold/dim_customer", keys=["customer_key"])
     assert _sql(settings, "-c", "select 1") == 0
     assert "predates the lake's current version of 1 table(s) (gold/dim_customer)" in capsys.readouterr().err
@@ -249,7 +254,7 @@ def test_scim_sql_console_script_reads_stdin(settings):
     assert done.stdout.splitlines() == ["lifecycle_segment,n", "loyal,1", "new,2"]
     bad = subprocess.run([str(scim), "sql", "--lake", settings.lake_root, "-c", "select * from gold.nope"],
                          capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1 and "nope" in bad.stderr
+    assert bad.returncode == 1 and "nope" in _one_line(bad.stderr)
 
 
 # -- SQLAlchemy (duckdb-engine) -------------------------------------------------------------------

@@ -85,7 +85,7 @@ def duckdb_type(delta_type: Any) -> str:
         if delta_type.startswith("decimal"):
             return delta_type.upper()
         if delta_type not in _PRIMITIVES:
-            raise BIError(f"Delta type {delta_type!r} has no DuckDB equivalent here; extend pipelines/bi.py _PRIMITIVES")
+            raise BIError(f"Delta type {delta_type!r} has no DuckDB equivalent here; extend _PRIMITIVES in pipelines/bi/catalog.py")
         return _PRIMITIVES[delta_type]
     kind = delta_type.get("type")
     if kind == "array":
@@ -94,7 +94,7 @@ def duckdb_type(delta_type: Any) -> str:
         return f"MAP({duckdb_type(delta_type['keyType'])}, {duckdb_type(delta_type['valueType'])})"
     if kind == "struct":
         return "STRUCT(" + ", ".join(f"{_ident(f['name'])} {duckdb_type(f['type'])}" for f in delta_type["fields"]) + ")"
-    raise BIError(f"Delta type {delta_type!r} is not understood by pipelines/bi.py")
+    raise BIError(f"Delta type {delta_type!r} is not understood by pipelines/bi/catalog.py duckdb_type")
 
 
 def _ident(name: str) -> str:
@@ -327,6 +327,12 @@ def _split(sql: str) -> list[str]:
     return [s.query for s in duckdb.extract_statements(sql)]
 
 
+def one_line(exc: Exception) -> str:
+    """DuckDB's error message on one line: its text without the ``LINE n:`` excerpt and caret below it."""
+    text = str(exc).split("\nLINE ", 1)[0]
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def _execute(con: Any, sql: str, fmt: str) -> None:
     for statement in _split(sql):
         _print(con.sql(statement), fmt)
@@ -357,7 +363,7 @@ def _prompt(con: Any, fmt: str) -> int:
             try:
                 _execute(con, buf, fmt)
             except Exception as exc:  # the prompt stays open after a bad statement
-                print(f"error: {exc}", file=sys.stderr)
+                print(f"error: {exc}", file=sys.stderr)  # with DuckDB's LINE excerpt and caret
             buf = ""
 
 
@@ -403,9 +409,8 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(exc, duckdb.CatalogException):
                 views = [r[0] for r in con.execute("SELECT schema_name || '.' || view_name FROM duckdb_views() "
                                                    "WHERE NOT internal ORDER BY 1").fetchall()]
-                hint = f"\n  views in this catalog: {', '.join(views)}" + (
-                    "" if args.silver else "\n  (silver tables: add --silver)")
-            print(f"scim sql: {exc}{hint}", file=sys.stderr)
+                hint = f" (views in this catalog: {', '.join(views)}" + ("" if args.silver else "; silver tables: add --silver") + ")"
+            print(f"scim sql: {one_line(exc)}{hint}", file=sys.stderr)
             return 1
         return 0
     finally:
