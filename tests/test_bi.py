@@ -192,6 +192,33 @@ def test_publish_refreshes_the_catalog(settings, spark, monkeypatch):
     con.close()
 
 
+def test_erase_moves_bi_off_the_old_files_before_vacuuming_them(settings, spark, monkeypatch):
+    from pipelines.erase import erase
+
+    lake = _small_lake(settings)
+    lake.merge(pa.table({"source": ["crm", "crm"], "record_id": ["crm-2", "crm-1"], "customer_key": ["c2", "c1"]}),
+               "silver/identity_clusters", keys=["source", "record_id"])
+    bi.refresh_catalog(settings)
+    shown_at_first_vacuum = []
+    real_vacuum = Lake.vacuum
+
+    def vacuum(self, table, *args, **kwargs):
+        if not shown_at_first_vacuum:  # what a BI query opened now reads, while erase deletes the old files
+            con = bi.open_catalog(settings)
+            shown_at_first_vacuum.append(con.execute("SELECT list(customer_key ORDER BY 1) FROM gold.dim_customer"
+                                                     ).fetchone()[0])
+            con.close()
+        return real_vacuum(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(Lake, "vacuum", vacuum)
+    erase(settings, spark, customer_key="c2", lake=Lake(settings, spark))
+    assert shown_at_first_vacuum == [["c1", "c3"]]  # already without the person, on files the vacuum keeps
+    con = bi.open_catalog(settings)
+    assert con.execute("SELECT list(customer_key ORDER BY 1) FROM gold.dim_customer").fetchone()[0] == ["c1", "c3"]
+    assert bi.stale_tables(con, lake) == []  # the versions purge_log committed are recorded too
+    con.close()
+
+
 # -- scim sql ------------------------------------------------------------------------------------
 def _sql(settings, *args: str) -> int:
     return main(["sql", "--lake", settings.lake_root, *args])
