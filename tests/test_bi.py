@@ -310,8 +310,8 @@ def test_sqlalchemy_reads_rows_and_comments(settings):
 
 @pytest.mark.xfail(strict=True, raises=sa.exc.ProgrammingError,
                    reason="duckdb-engine 0.17 reflects columns with the PostgreSQL dialect's query, which since "
-                          "SQLAlchemy 2.0.45 reads pg_catalog.pg_collation (absent from DuckDB): Mause/duckdb_engine#1379. "
-                          "When this passes, update docs/bi.md and drop the marker.")
+                          "SQLAlchemy 2.0.45 joins pg_catalog.pg_collation on collnamespace (DuckDB 2.0 has only a stub "
+                          "without it): Mause/duckdb_engine#1379. When this passes, update docs/bi.md and drop the marker.")
 def test_sqlalchemy_column_reflection(settings):
     _small_lake(settings)
     bi.refresh_catalog(settings)
