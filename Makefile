@@ -7,12 +7,15 @@ LAKE   ?= ./lake
 PERSONS ?= 2000
 DAYS   ?= 2
 START  ?= 2026-11-01
+BI_VENV ?= .venv-bi
+BI_HOME ?= .bi-demo
+BI_PORT ?= 8088
 
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: install run test bench ui docs lock clean
+.PHONY: install run test bench ui docs lock clean bi bi-demo bi-lock
 
 install: $(STAMP)
 
@@ -46,6 +49,29 @@ ui: install
 	mkdir -p .dagster_home && cp -n dagster_project/dagster.yaml .dagster_home/dagster.yaml || true
 	DAGSTER_HOME=$(abspath .dagster_home) $(VENV)/bin/dagster dev -m dagster_project.definitions
 
+## bi: SQL on the lake's gold tables (DuckDB BI catalog); SQL=... runs one statement and exits
+bi: install
+	$(VENV)/bin/scim sql --lake $(LAKE) $(if $(SQL),-c "$(SQL)")
+
+# Superset has its own virtual environment: it cannot share the project's pinned set (docs/bi.md).
+$(BI_VENV)/.installed: requirements-bi.lock
+	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BI_VENV)/bin/python -m pip install --quiet -c requirements-bi.lock -r requirements-bi.lock
+	@touch $@
+
+## bi-demo: Superset on http://127.0.0.1:$(BI_PORT) with the BI catalog and the SCIM dashboard (Ctrl-C stops it)
+bi-demo: install $(BI_VENV)/.installed
+	$(PY) -m pipelines.bi.superset serve --lake $(LAKE) --venv $(BI_VENV) --home $(BI_HOME) --port $(BI_PORT)
+
+## bi-lock: re-resolve requirements-bi.lock from requirements-bi.in
+bi-lock:
+	rm -rf .lockvenv-bi && $(PYTHON) -m venv .lockvenv-bi
+	.lockvenv-bi/bin/pip install --quiet --upgrade pip
+	.lockvenv-bi/bin/pip install --quiet -r requirements-bi.in
+	.lockvenv-bi/bin/pip freeze > requirements-bi.lock
+	rm -rf .lockvenv-bi
+
 ## lock: re-resolve the pinned set after changing dependencies in pyproject.toml
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
@@ -55,4 +81,4 @@ lock:
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(LAKE) .pytest_cache spark-warehouse
+	rm -rf $(LAKE) .pytest_cache spark-warehouse $(BI_HOME)

@@ -405,6 +405,34 @@ class Lake:
             "num_rows": None if any(r is None for r in rows) else int(sum(rows)),
         }
 
+    def snapshot(self, table: str) -> dict[str, Any]:
+        """The current snapshot of ``table`` as an outside reader needs it, all from ONE version.
+
+        ``version``, ``description``, ``fields`` (the Delta schema's JSON fields, with their
+        ``metadata``: comments), ``partition_by``, ``reader_features`` (protocol reader
+        features, e.g. ``deletionVectors``, ``columnMapping``), ``configuration`` and
+        ``files``: ``[{"uri", "partition_values" (Delta's strings, None for null),
+        "num_records", "size_bytes"}]`` with absolute URIs. Reads only (the log).
+        """
+        from urllib.parse import unquote
+
+        dt = self._table(table)
+        meta, protocol = dt.metadata(), dt.protocol()
+        parts = list(meta.partition_columns)
+        actions = pa.table(dt.get_add_actions(flatten=False))
+        root = self.uri(table).rstrip("/")
+        files = []
+        for row in actions.to_pylist():
+            path = row["path"]
+            uri = path if "://" in path or path.startswith("/") else f"{root}/{unquote(path)}"
+            pv = row.get("partition") or {}
+            files.append({"uri": uri, "partition_values": {c: None if pv.get(c) is None else str(pv.get(c)) for c in parts},
+                          "num_records": row.get("num_records"), "size_bytes": row.get("size_bytes")})
+        return {"table": table, "version": dt.version(), "description": meta.description,
+                "fields": schema_fields(dt.schema()), "partition_by": parts,
+                "reader_features": list(protocol.reader_features or []), "configuration": dict(meta.configuration or {}),
+                "files": files}
+
     def list_tables(self, prefix: str = "") -> list[str]:
         """Lake-relative names of the Delta tables below ``prefix``, sorted. Reads only."""
         fs, root = ds.filesystem(self.settings.lake_root)

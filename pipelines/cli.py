@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sentiment": ("pipelines.sentiment_cli", "print a positive probability per input line"),
     "erase": ("pipelines.erase", "erase one person from every table (PIPL)"),
     "lake": ("pipelines.lake_cli", "inspect lake tables: list, history, describe, vacuum"),
+    "sql": ("pipelines.bi.catalog", "query the gold (and silver) tables with SQL: the DuckDB BI catalog"),
 }
 
 

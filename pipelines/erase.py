@@ -343,11 +343,16 @@ def _erase_locked(settings, spark, lake, phone, customer_key, request_id, vacuum
     report_files = scrub_reports(settings, subject, dry_run=dry_run)
     if report_files:
         counts["_reports (files)"] = report_files
+    from pipelines.bi.catalog import refresh_after_write
+
+    if not dry_run:  # BI onto the rewritten files (the person gone) before the vacuum deletes the ones it reads
+        refresh_after_write(settings, lake)
     vacuumed = 0
     if vacuum and not dry_run:
         for table in tables:
             vacuumed += len(lake.vacuum(table, retention_hours=0, enforce_retention=False))
             purge_log(lake, table)
+        refresh_after_write(settings, lake)  # purge_log committed new versions (same files): the catalog records them
     record = {
         "request_id": request_id,
         "requested_at": requested_at,

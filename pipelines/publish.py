@@ -255,7 +255,8 @@ def publish_gold(settings: Settings, spark: SparkSession, run_date: str | dt.dat
     "zorder_by", "vacuumed_files", "seconds"}}`` plus the key ``"_missing_inputs"`` (a list).
     ``tables`` restricts the run to some gold tables. Each table is one overwrite commit,
     then an OPTIMIZE commit (data unchanged), a checkpoint and a vacuum with
-    ``params.vacuum_retention_hours``. Raises :class:`PublishError` (before writing that
+    ``params.vacuum_retention_hours``. When every table is written, the BI catalog
+    (:mod:`pipelines.bi.catalog`) is refreshed to these versions. Raises :class:`PublishError` (before writing that
     table) when a table breaks the conventions.
     """
     from transforms.marts import GoldParams
@@ -278,6 +279,9 @@ def publish_gold(settings: Settings, spark: SparkSession, run_date: str | dt.dat
         for df in persisted:
             df.unpersist()
     out["_missing_inputs"] = missing
+    from pipelines.bi.catalog import refresh_after_write
+
+    refresh_after_write(settings, lake)  # BI moves to this night only now that every table is written
     log.info("publish %s: tables=%d missing_inputs=%s (%.1fs)", as_date(run_date, "run date"), len(out) - 1, missing,
              time.monotonic() - t0)
     return out
