@@ -4,19 +4,38 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
+
+import yaml
 
 from pipelines.config import Settings
 
 log = logging.getLogger("scim.run")
 
 
+INSTANCE_YAML = Path(__file__).resolve().parent.parent / "dagster_project" / "dagster.yaml"
+
+
 def _instance():
     import dagster as dg
 
-    # A DAGSTER_HOME makes the runs visible in `make ui`; otherwise an ephemeral instance.
+    # A DAGSTER_HOME makes the runs visible in `make ui`; otherwise an ephemeral instance
+    # that still captures the project's loggers as the project's instance settings say.
     if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    settings = yaml.safe_load(INSTANCE_YAML.read_text(encoding="utf-8")) or {}
+    return dg.DagsterInstance.ephemeral(settings={"python_logs": settings.get("python_logs", {})})
+
+
+def check_days(first: str, last: str) -> None:
+    """Raise ValueError naming the day and the valid range when ``first``..``last`` leaves the daily partitions."""
+    from dagster_project.partitions import daily
+
+    keys = daily.get_partition_keys()
+    for day in (first, last):
+        if day not in keys:
+            raise ValueError(f"{day} is outside the daily partitions ({keys[0]} .. {keys[-1]}; the last one is "
+                             "yesterday in Asia/Shanghai time): pick a day in that range")
 
 
 def materialize_days(settings: Settings, first: str, last: str, config_file: str | None = None):
@@ -26,13 +45,8 @@ def materialize_days(settings: Settings, first: str, last: str, config_file: str
     features and gold run once after them. Returns Dagster's ExecuteInProcessResult.
     """
     from dagster_project.definitions import build_definitions
-    from dagster_project.partitions import daily
 
-    keys = daily.get_partition_keys()
-    for day in (first, last):
-        if day not in keys:
-            raise ValueError(f"{day} is outside the daily partitions ({keys[0]} .. {keys[-1]}); "
-                             "the last partition is yesterday in Asia/Shanghai time")
+    check_days(first, last)
     defs = build_definitions(config_file=config_file, lake_root=settings.lake_root)
     job = defs.resolve_job_def("nightly")
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
