@@ -117,6 +117,18 @@ class IngestSettings(_Section):
     jdbc_num_partitions: int = Field(4, ge=1)
 
 
+class AlertSettings(_Section):
+    """Alerts (failed runs, negative-sentiment spikes): always a JSON line under
+    ``<lake>/_reports/alerts/``; in production also POSTed to a webhook (Slack, an e-mail gateway).
+
+    The webhook URL carries its credential (a Slack incoming-webhook URL is a secret): it is
+    read from ``SCIM_ALERTS__WEBHOOK_URL`` only, never from the YAML file.
+    """
+
+    webhook_url: SecretStr | None = Field(None, description="POST each alert as JSON here (env only)")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120, description="give up on the webhook after this")
+
+
 class Settings(_Section):
     """All settings of a SCIM run."""
 
@@ -130,6 +142,7 @@ class Settings(_Section):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     hmac_key: SecretStr | None = Field(None, description="HMAC-SHA256 key for identifiers (env only)")
     hmac_key_file: str | None = Field(None, description="file holding the HMAC key (env only)")
 
@@ -347,6 +360,9 @@ def load_settings(
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
         if "hmac_key" in loaded:
             raise ConfigError(f"config file {path}: hmac_key must not be stored in a file; use SCIM_HMAC_KEY")
+        if isinstance(loaded.get("alerts"), dict) and "webhook_url" in loaded["alerts"]:
+            raise ConfigError(f"config file {path}: alerts.webhook_url carries a credential and must not be stored "
+                              "in a file; use SCIM_ALERTS__WEBHOOK_URL")
         data = loaded
         source = str(path)
     env = _env_overrides(environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -25,6 +26,22 @@ def _instance():
         return dg.DagsterInstance.get()
     settings = yaml.safe_load(INSTANCE_YAML.read_text(encoding="utf-8")) or {}
     return dg.DagsterInstance.ephemeral(settings={"python_logs": settings.get("python_logs", {})})
+
+
+@contextlib.contextmanager
+def _logs_through_dagster(instance):
+    """During an in-process run the managed loggers (dagster.yaml ``python_logs``) reach the
+    run's event log and Dagster's console; they stop propagating to the root handler of the
+    command line meanwhile, or every line would be printed twice."""
+    loggers = [logging.getLogger(name) for name in instance.managed_python_loggers if name != "root"]
+    before = [lg.propagate for lg in loggers]
+    for lg in loggers:
+        lg.propagate = False
+    try:
+        yield
+    finally:
+        for lg, propagate in zip(loggers, before):
+            lg.propagate = propagate
 
 
 def check_days(first: str, last: str) -> None:
@@ -53,21 +70,41 @@ def materialize_days(settings: Settings, first: str, last: str, config_file: str
     from pipelines.locks import run_lock
 
     log.info("materialising partitions %s..%s into %s", first, last, settings.lake_root)
+    instance = _instance()
     if not settings.lake_is_local:  # remote lakes: the scheduler's run queue serialises writers
-        return job.execute_in_process(instance=_instance(), tags=tags, raise_on_error=False)
-    # One writer per local lake: a second `scim run` waits for the lock.
-    with run_lock(settings, job=f"scim run {first}..{last}"):
-        return job.execute_in_process(instance=_instance(), tags=tags, raise_on_error=False)
+        with _logs_through_dagster(instance):
+            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    else:
+        # One writer per local lake: a second `scim run` waits for the lock.
+        with run_lock(settings, job=f"scim run {first}..{last}"), _logs_through_dagster(instance):
+            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    if not result.success:  # in-process runs have no sensor daemon: record the alert here
+        record_failure(settings, result, tags)
+    return result
+
+
+def record_failure(settings: Settings, result, tags: dict[str, str]) -> str:
+    """The run-failure alert of an in-process run (what the run_failure_alert sensor does in a deployment)."""
+    from dagster import DagsterEventType
+
+    from pipelines.alerts import record_alert, root_error, run_failure_alert
+
+    failures = [(e.step_key, root_error(e.event_specific_data.error))
+                for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    return record_alert(settings, run_failure_alert(result.run_id, result.job_def.name, tags, failures, "scim run"))
 
 
 def print_summary(settings: Settings, result, seconds: float) -> None:
     """Print what the run wrote: per-table rows and versions, failed steps, check results."""
     from dagster import DagsterEventType
 
-    rows = []
+    rows, unwritten = [], set()
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         meta = {k: v.value for k, v in mat.metadata.items()}
+        if meta.get("written") is False:
+            unwritten.add("/".join(mat.asset_key.path))
+            continue
         rows.append(("/".join(mat.asset_key.path), meta.get("rows"), meta.get("delta_version")))
     print(f"\nSCIM run {'succeeded' if result.success else 'FAILED'} in {seconds:.0f}s; lake: {settings.lake_root}")
     if rows:
@@ -75,10 +112,13 @@ def print_summary(settings: Settings, result, seconds: float) -> None:
         print(f"  {'table'.ljust(width)}  {'rows':>10}  version")
         for name, n, version in sorted(set(rows)):
             print(f"  {name.ljust(width)}  {'' if n is None else n:>10}  {'' if version is None else version}")
-    failed_checks = [
-        e for e in result.all_events
-        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and not e.event_specific_data.passed
-    ]
+    if unwritten:
+        print(f"  not written this run (unchanged; their checks skipped): {', '.join(sorted(unwritten))}")
+    evaluated = [e for e in result.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
+    planned = sum(e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED for e in result.all_events)
+    failed_checks = [e for e in evaluated if not e.event_specific_data.passed]
+    print(f"  checks: {len(evaluated) - len(failed_checks)} passed, {len(failed_checks)} failed, "
+          f"{max(planned - len(evaluated), 0)} skipped")
     for e in failed_checks:
         data = e.event_specific_data
         print(f"  check failed: {'/'.join(data.asset_key.path)} {data.check_name} ({data.severity.value})")
