@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from pathlib import Path
 
 import yaml
@@ -44,6 +45,50 @@ def _logs_through_dagster(instance):
             lg.propagate = propagate
 
 
+RUNNER_TAG = "scim/runner"  # host:pid of the `scim run` process executing the run
+POOL = "scim_lake"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_runs(instance) -> list[str]:
+    """Free the ``scim_lake`` pool from ``scim run`` processes of this host that are gone.
+
+    A run killed hard (SIGKILL, out of memory, a closed terminal) stays STARTED in a
+    persistent instance and keeps its pool slot, and every later run would wait for that
+    slot for ever without a word. Such runs are marked failed and their slots freed
+    (returned: their ids); a slot held by a live run is logged, since this run waits for it.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    released = []
+    for slot in storage.get_concurrency_info(POOL).claimed_slots:
+        run = instance.get_run_by_id(slot.run_id)
+        host, _, pid = (run.tags.get(RUNNER_TAG, "") if run else "").rpartition(":")
+        if run is not None and not run.is_finished and not (host == socket.gethostname() and pid.isdigit()
+                                                               and not _alive(int(pid))):
+            log.warning("pool %s is held by run %s (step %s, %s): this run waits until it ends; if that run is "
+                        "dead, terminate it in the Dagster UI (Runs)", POOL, slot.run_id, slot.step_key,
+                        run.tags.get(RUNNER_TAG) or "started from the UI")
+            continue
+        if run is not None and not run.is_finished:
+            instance.report_run_failed(run, f"the scim run process {pid} on {host} is gone; its {POOL} slot is freed")
+        storage.free_concurrency_slots_for_run(slot.run_id)
+        released.append(slot.run_id)
+        log.warning("pool %s: freed the slot of run %s (%s)", POOL, slot.run_id,
+                    "finished" if run is None or run.is_finished else f"process {pid} gone, marked failed")
+    return released
+
+
 def check_days(first: str, last: str) -> None:
     """Raise ValueError naming the day and the valid range when ``first``..``last`` leaves the daily partitions."""
     from dagster_project.partitions import daily
@@ -71,6 +116,8 @@ def materialize_days(settings: Settings, first: str, last: str, config_file: str
 
     log.info("materialising partitions %s..%s into %s", first, last, settings.lake_root)
     instance = _instance()
+    tags[RUNNER_TAG] = f"{socket.gethostname()}:{os.getpid()}"
+    release_dead_runs(instance)
     if not settings.lake_is_local:  # remote lakes: the scheduler's run queue serialises writers
         with _logs_through_dagster(instance):
             result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)

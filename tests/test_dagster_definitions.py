@@ -344,3 +344,39 @@ def test_scim_run_records_the_alert_of_its_failed_run(tmp_path):
     assert "birth month 13" in alert["failed_steps"][0]["error"] and "\n" not in alert["failed_steps"][0]["error"]
     assert alert["summary"] == f"SCIM run {result.run_id[:8]} of failing for 2026-11-02 failed: breaks"
 
+
+def test_a_killed_scim_run_does_not_hold_the_lake_pool_for_ever(tmp_path, monkeypatch):
+    """A run whose process is gone stays STARTED with its pool slot: the next run frees it (and
+    would otherwise wait for ever); a slot of a live run is left alone."""
+    import shutil
+    import socket
+    import subprocess
+
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+    from dagster._core.utils import make_new_run_id
+
+    from pipelines.orchestrate import POOL, RUNNER_TAG, release_dead_runs
+
+    shutil.copy(Path(__file__).parents[1] / "dagster_project" / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    instance = dg.DagsterInstance.get()
+    try:
+        def started(runner: str | None) -> DagsterRun:
+            return instance.add_run(DagsterRun(job_name="nightly", run_id=make_new_run_id(),
+                                               status=DagsterRunStatus.STARTED,
+                                               tags={RUNNER_TAG: runner} if runner else {}))
+
+        dead, live = started(f"{socket.gethostname()}:{gone.pid}"), started(None)  # live: a run of the UI
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(POOL)
+        storage.claim_concurrency_slot(POOL, dead.run_id, "ingest")
+        assert release_dead_runs(instance) == [dead.run_id]
+        assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
+        storage.claim_concurrency_slot(POOL, live.run_id, "ingest")
+        assert [s.run_id for s in storage.get_concurrency_info(POOL).claimed_slots] == [live.run_id]
+        assert release_dead_runs(instance) == []  # a live run keeps its slot
+        assert instance.get_run_by_id(live.run_id).status == DagsterRunStatus.STARTED
+    finally:
+        instance.dispose()
