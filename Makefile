@@ -10,6 +10,7 @@ START  ?= 2026-11-01
 BI_VENV ?= .venv-bi
 BI_HOME ?= .bi-demo
 BI_PORT ?= 8088
+DAGSTER_HOME ?= $(abspath .dagster_home)
 
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
@@ -27,9 +28,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-## run: the main job on the embedded default (sample data, local Spark, lake under ./lake)
-run: install
-	$(VENV)/bin/scim run --sample --lake $(LAKE) --persons $(PERSONS) --days $(DAYS) --start $(START)
+## run: the main job on the embedded default (sample data, local Spark, lake under ./lake);
+## recorded in the Dagster instance under .dagster_home/, where `make ui` shows it
+run: install $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/scim run --sample --lake $(LAKE) --persons $(PERSONS) --days $(DAYS) --start $(START)
 
 ## test: the test suite
 test: install
@@ -45,9 +47,13 @@ docs: install
 	$(PY) -m pipelines.table_docs --lake $(LAKE) --out docs/tables.md
 	$(PY) -m transforms.features > docs/features.md
 
-ui: install
-	mkdir -p .dagster_home && cp -n dagster_project/dagster.yaml .dagster_home/dagster.yaml || true
-	DAGSTER_HOME=$(abspath .dagster_home) $(VENV)/bin/dagster dev -m dagster_project.definitions
+## ui: Dagster's web UI on this project (runs of `make run` and of the UI in .dagster_home/)
+ui: install $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) SCIM_LAKE_ROOT=$(abspath $(LAKE)) $(VENV)/bin/dagster dev -m dagster_project.definitions
+
+# The instance settings (run queue, pools, python_logs) follow the project's copy.
+$(DAGSTER_HOME)/dagster.yaml: dagster_project/dagster.yaml
+	mkdir -p $(DAGSTER_HOME) && cp dagster_project/dagster.yaml $@
 
 ## bi: SQL on the lake's gold tables (DuckDB BI catalog); SQL=... runs one statement and exits
 bi: install

@@ -1,4 +1,4 @@
-"""Landing sensor: starts the nightly job for a day as soon as every source's drop is complete."""
+"""Sensors: start the nightly job when a day's drops are complete; record an alert when a run fails."""
 
 from __future__ import annotations
 
@@ -24,3 +24,21 @@ def landing_complete_sensor(context: dg.SensorEvaluationContext, config: ScimCon
         return dg.SkipReason("no new complete drop in the landing area")
     context.update_cursor(",".join(sorted(seen | set(ready))[-400:]))
     return [dg.RunRequest(run_key=f"drop-{d}", partition_key=d) for d in ready]
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert",
+    minimum_interval_seconds=30,
+    description="Every failed run of this code location: a JSON line under <lake>/_reports/alerts/ and, when "
+                "SCIM_ALERTS__WEBHOOK_URL is set, a POST to that webhook (Slack, e-mail gateway).",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def run_failure_alert(context: dg.RunFailureSensorContext, config: ScimConfig):
+    from pipelines.alerts import record_alert, root_error, run_failure_alert as failure_alert
+
+    run = context.dagster_run
+    failures = [(e.step_key or "?", root_error(e.event_specific_data.error)) for e in context.get_step_failure_events()]
+    if not failures and context.failure_event.message:
+        failures = [("run", context.failure_event.message)]
+    uri = record_alert(config.settings, failure_alert(run.run_id, run.job_name, dict(run.tags), failures, "sensor"))
+    context.log.info("run %s failed; alert recorded in %s", run.run_id, uri)

@@ -89,7 +89,7 @@ def _identity(ctx: StepContext) -> dict[str, dict[str, Any]]:
     for table, version in summary.get("versions", {}).items():
         meta = {"delta_version": version, "rows": summary.get("rows", {}).get(table)}
         if table == "silver/identity_clusters":
-            meta.update(numbers)
+            meta.update(numbers, identity_report_uri=summary.get("report_uri"))
         out[table] = meta
     return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import time
 
@@ -27,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "erase": ("pipelines.erase", "erase one person from every table (PIPL)"),
     "lake": ("pipelines.lake_cli", "inspect lake tables: list, history, describe, vacuum"),
     "sql": ("pipelines.bi.catalog", "query the gold (and silver) tables with SQL: the DuckDB BI catalog"),
+    "review": ("pipelines.identity.review", "identity review: list, show, decide, export, import uncertain pairs"),
 }
 
 
@@ -42,17 +44,35 @@ def _load(name: str):
     return module, hook or module.add_arguments, runner or module.run
 
 
+def version() -> str:
+    """The installed distribution's version (``scim --version``)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("scim")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed: run `make install`)"
+
+
+def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
+    # The same options before or after the sub-command; after it they override.
+    parser.add_argument("--config", default=default, help="YAML settings file (or set SCIM_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="debug logging")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scim",
         description="SCIM: Social Customer Insight Management, a nightly Spark/Delta ETL.",
         formatter_class=_Formatter,
     )
-    parser.add_argument("--config", help="YAML settings file (or set SCIM_CONFIG)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"scim {version()}")
+    _common_options(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_Formatter)
+        _common_options(sp, argparse.SUPPRESS)
         if name == command:
             _, add_arguments, _ = _load(name)
             add_arguments(sp)
@@ -69,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(command)
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
@@ -87,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"scim {args.command}: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `scim ... | head` closed the pipe: not an error of the command
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     logging.getLogger("scim").debug("%s finished in %.1fs", args.command, time.monotonic() - started)
     return int(code or 0)
 

@@ -17,8 +17,12 @@ generated once under ``<lake>/_secrets/`` so the demo runs with nothing set; the
 
 from __future__ import annotations
 
+import difflib
+import json
+import logging
 import os
 import secrets
+import typing
 from pathlib import Path
 from typing import Any, Literal, Mapping
 from urllib.parse import urlparse
@@ -121,6 +125,18 @@ class IngestSettings(_Section):
     jdbc_num_partitions: int = Field(4, ge=1)
 
 
+class AlertSettings(_Section):
+    """Alerts (failed runs, negative-sentiment spikes): always a JSON line under
+    ``<lake>/_reports/alerts/``; in production also POSTed to a webhook (Slack, an e-mail gateway).
+
+    The webhook URL carries its credential (a Slack incoming-webhook URL is a secret): it is
+    read from ``SCIM_ALERTS__WEBHOOK_URL`` only, never from the YAML file.
+    """
+
+    webhook_url: SecretStr | None = Field(None, description="POST each alert as JSON here (env only)")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120, description="give up on the webhook after this")
+
+
 class Settings(_Section):
     """All settings of a SCIM run."""
 
@@ -134,6 +150,7 @@ class Settings(_Section):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     hmac_key: SecretStr | None = Field(None, description="HMAC-SHA256 key for identifiers (env only)")
     hmac_key_file: str | None = Field(None, description="file holding the HMAC key (env only)")
 
@@ -193,19 +210,115 @@ def _is_local(uri: str) -> bool:
     return scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] == ":\\")
 
 
+#: SCIM_* variables that are not settings: read by their own code (the YAML file's name, the
+#: JDBC credentials of the CRM reader). Everything else under SCIM_ must name a setting.
+NON_SETTING_ENV = ("SCIM_CONFIG",)
+NON_SETTING_ENV_PREFIXES = ("SCIM_CRM_JDBC_",)
+_NULLS = ("null", "none", "~")
+_warned: set[str] = set()
+
+
+def _leaf_field(path: list[str]) -> Any | None:
+    """The pydantic FieldInfo a lower-cased env path names (``["identity", "backend"]``), or None."""
+    model: type[BaseModel] = Settings
+    for i, part in enumerate(path):
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if i == len(path) - 1:
+                return None  # a whole section cannot come from one variable
+            model = annotation
+        elif i == len(path) - 1:
+            return info
+        else:
+            return None
+    return None
+
+
+def _shape(annotation: Any) -> tuple[str, bool]:
+    """(``list`` / ``dict`` / ``scalar``, optional?) of a field annotation."""
+    args = typing.get_args(annotation)
+    optional = type(None) in args
+    if optional:
+        inner = [a for a in args if a is not type(None)]
+        annotation = inner[0] if len(inner) == 1 else annotation
+    origin = typing.get_origin(annotation)
+    if origin in (tuple, list, set, frozenset):
+        return "list", optional
+    if origin is dict:
+        return "dict", optional
+    return "scalar", optional
+
+
+def env_value(name: str, raw: str, annotation: Any) -> Any:
+    """The value of environment variable ``name`` for a field of type ``annotation``.
+
+    Optional fields take ``null`` (or ``none``, ``~``, empty) for None; lists take a JSON
+    array or comma-separated items (``a,b``; empty = no items); dicts take a JSON object or
+    ``key=value`` pairs separated by commas. Scalars are passed to pydantic as written.
+    """
+    shape, optional = _shape(annotation)
+    text = raw.strip()
+    if optional and (text == "" or text.lower() in _NULLS):
+        return None
+    if shape == "scalar":
+        return raw
+    if text.startswith("[" if shape == "list" else "{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name}: not valid JSON ({exc.msg} at character {exc.pos}); "
+                              f"write a JSON {'array' if shape == 'list' else 'object'} or "
+                              f"{'comma-separated items' if shape == 'list' else 'key=value pairs'}") from None
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if shape == "list":
+        return items
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{name}: item {item!r} is not key=value; write {name}='k1=v1,k2=v2' or a JSON object")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _unknown_env(name: str) -> None:
+    """Warn (once per process) about a SCIM_* variable that names no setting, with the closest names."""
+    if name in _warned:
+        return
+    _warned.add(name)
+    known = _known_env_vars()
+    section = [k for k in known if k.startswith(name + "__")]
+    close = difflib.get_close_matches(name, known, n=2, cutoff=0.8)
+    if section:
+        hint = f"a section: set its fields, e.g. {section[0]}"
+    else:
+        hint = f"did you mean {' or '.join(close)}?" if close else "see the settings table in README.md"
+    logging.getLogger("scim.config").warning("ignoring environment variable %s: no such setting (%s)", name, hint)
+
+
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``SCIM_A__B=v`` -> ``{"a": {"b": "v"}}`` for every known field."""
+    """``SCIM_A__B=v`` -> ``{"a": {"b": v}}`` for every known field, ``v`` typed by :func:`env_value`.
+
+    A ``SCIM_*`` variable that names no setting is ignored with a warning naming the closest
+    known variables, so a stray variable does not stop every command.
+    """
     out: dict[str, Any] = {}
-    skip = {"SCIM_CONFIG"}
     for name, value in environ.items():
-        # SCIM_CRM_JDBC_* are credentials read by the JDBC reader itself, not settings.
-        if not name.startswith(ENV_PREFIX) or name in skip or name.startswith("SCIM_CRM_JDBC_"):
+        if (not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV
+                or name.startswith(NON_SETTING_ENV_PREFIXES)):
             continue
         path = name[len(ENV_PREFIX):].lower().split("__")
+        info = _leaf_field(path)
+        if info is None:
+            _unknown_env(name)
+            continue
         node = out
         for part in path[:-1]:
             node = node.setdefault(part, {})
-        node[path[-1]] = value
+        node[path[-1]] = env_value(name, value, info.annotation)
     return out
 
 
@@ -255,6 +368,9 @@ def load_settings(
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
         if "hmac_key" in loaded:
             raise ConfigError(f"config file {path}: hmac_key must not be stored in a file; use SCIM_HMAC_KEY")
+        if isinstance(loaded.get("alerts"), dict) and "webhook_url" in loaded["alerts"]:
+            raise ConfigError(f"config file {path}: alerts.webhook_url carries a credential and must not be stored "
+                              "in a file; use SCIM_ALERTS__WEBHOOK_URL")
         data = loaded
         source = str(path)
     env = _env_overrides(environ)
@@ -269,7 +385,9 @@ def load_settings(
             where = ".".join(str(p) for p in err["loc"])
             env_name = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
             problems.append(f"  {where} (env {env_name}): {err['msg']}")
-        hint = "known variables: " + ", ".join(_known_env_vars())
+        hint = ("known variables: " + ", ".join(_known_env_vars())
+                + "\n(lists: comma-separated or a JSON array; dicts: k=v,k2=v2 or a JSON object; "
+                  "optional settings: null)")
         raise ConfigError(f"invalid configuration from {source}:\n" + "\n".join(problems) + "\n" + hint) from None
     if settings.env == "production":
         settings.hmac_key_bytes()  # production refuses to start without its key

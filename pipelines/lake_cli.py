@@ -17,6 +17,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="vacuum: list the files it would delete")
 
 
+def lake_root_exists(root: str) -> bool:
+    """True when the lake root is an existing directory (local path or object-store URI). Reads only."""
+    from pyarrow import fs as pafs
+
+    from lake_io.datasource import filesystem
+
+    filesystem_, path = filesystem(root)
+    return filesystem_.get_file_info(path).type == pafs.FileType.Directory
+
+
 def run(args: argparse.Namespace) -> int:
     from lake_io import Lake
 
@@ -24,7 +34,13 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(getattr(args, "config", None), **overrides)
     lake = Lake(settings)
     if args.action == "list":
-        for table in lake.list_tables(args.table or ""):
+        tables = lake.list_tables(args.table or "")
+        if not tables:
+            where = settings.lake_path(args.table) if args.table else settings.lake_root
+            state = "does not exist" if not lake_root_exists(settings.lake_root) else "holds no Delta table"
+            raise SystemExit(f"scim lake list: {where} {state}; pass --lake PATH (or set SCIM_LAKE_ROOT) "
+                             "to an existing lake, or create one with `scim run --sample`")
+        for table in tables:
             d = lake.describe(table)
             print(f"{table:40s} v{d['version']:<5d} rows={d['num_rows'] if d['num_rows'] is not None else '?':<10} "
                   f"files={d['num_files']}")

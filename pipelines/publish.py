@@ -337,16 +337,13 @@ def headline_numbers(settings: Settings, spark: SparkSession, *, lake=None, top:
     out: dict[str, Any] = {"customers": int(c["customers"]), "social_customers": int(c["social"]),
                            "link_rate": round(c["linked"] / c["social"], 4) if c["social"] else None,
                            "consent_rate": round(c["consent"] / c["customers"], 4) if c["customers"] else None}
-    bs = lake.read("gold/brand_sentiment_daily").where(F.col("brand_role") == "own")
-    last = bs.agg(F.max("date")).first()[0]
-    out["brand_sentiment_date"] = last.isoformat() if last else None
-    out["negative_positive_ratio"] = None
-    out["negative_spike"] = False
-    if last:
-        s = bs.where(F.col("date") == F.lit(last)).agg(F.sum("negative").alias("n"), F.sum("positive").alias("p"),
-                                                      F.max(F.col("brand_negative_spike").cast("int")).alias("s")).first()
-        out["negative_positive_ratio"] = round(s["n"] / s["p"], 4) if s["p"] else None
-        out["negative_spike"] = bool(s["s"])
+    from transforms.marts import own_brand_daily
+
+    last = own_brand_daily(lake.read("gold/brand_sentiment_daily")).orderBy(F.desc("date")).first()
+    out["brand_sentiment_date"] = last["date"].isoformat() if last else None
+    ratio = last["negative_positive_ratio"] if last else None
+    out["negative_positive_ratio"] = None if ratio is None else round(ratio, 4)
+    out["negative_spike"] = bool(last["negative_spike"]) if last else False
     report = lake.read("gold/campaign_report")
     camps = (report.where(F.col("participants") > 0).orderBy(F.desc("revenue"), F.asc("campaign_id")).limit(top)
              .select("campaign_id", "campaign_name", "revenue", "conversion_rate").collect())

@@ -71,11 +71,19 @@ def _generate_sample(settings, args) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipelines.orchestrate import check_days
+
     overrides = {"lake_root": args.lake} if args.lake else {}
     settings = load_settings(getattr(args, "config", None), **overrides)
+    days = _days(args)
+    if days is not None:
+        try:  # before generating anything: a day outside the partitions would only fail later
+            check_days(*days)
+        except ValueError as exc:
+            option = "--date" if args.date else "--from/--to" if args.date_from else "--start/--days"
+            raise SystemExit(f"scim run: {option}: {exc}") from None
     if args.sample:
         _generate_sample(settings, args)
-    days = _days(args)
     if days is None:
         from pipelines.landing import complete_dates
 

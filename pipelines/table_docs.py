@@ -12,6 +12,7 @@ the metadata does.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,14 +61,40 @@ def describe_lake(lake) -> dict[str, dict[str, Any]]:
     return {t: lake.describe(t) for t in lake.list_tables()}
 
 
-def generate(lake_root: str, out: str | Path = DEFAULT_OUT) -> str:
-    """Write the data dictionary of the lake at ``lake_root`` to ``out``; returns the markdown."""
+class CatalogueError(ValueError):
+    """The lake cannot produce a complete catalogue; the existing file is left untouched."""
+
+
+def documented_tables(markdown: str) -> set[str]:
+    """Tables a rendered catalogue lists (its ``### `table` `` headings and undocumented names)."""
+    return set(re.findall(r"^### `([^`]+)`", markdown, flags=re.M)) | set(re.findall(r"^- `([^`]+)`$", markdown, flags=re.M))
+
+
+def generate(lake_root: str, out: str | Path = DEFAULT_OUT, allow_missing: bool = False) -> str:
+    """Write the data dictionary of the lake at ``lake_root`` to ``out``; returns the markdown.
+
+    Raises :class:`CatalogueError` (and writes nothing) when the lake holds no Delta table,
+    or, unless ``allow_missing``, when it lacks tables the current ``out`` documents: a
+    missing or half-built lake must not overwrite a good catalogue.
+    """
     from lake_io import Lake
     from pipelines.config import load_settings
 
     lake = Lake(load_settings(lake_root=lake_root), None)
-    text = render(describe_lake(lake))
-    Path(out).write_text(text, encoding="utf-8")
+    tables = describe_lake(lake)
+    if not tables:
+        raise CatalogueError(f"lake {lake.settings.lake_root} holds no Delta table (wrong --lake / LAKE=?); "
+                             f"{out} left unchanged: build the lake first (make run)")
+    out = Path(out)
+    if out.is_file() and not allow_missing:
+        missing = sorted(documented_tables(out.read_text(encoding="utf-8")) - set(tables))
+        if missing:
+            raise CatalogueError(
+                f"lake {lake.settings.lake_root} lacks {len(missing)} table(s) that {out} documents "
+                f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); {out} left unchanged: run the "
+                "whole pipeline on this lake first (make run), or pass --allow-missing if the tables were removed")
+    text = render(tables)
+    out.write_text(text, encoding="utf-8")
     return text
 
 
@@ -75,8 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.table_docs", description=__doc__.splitlines()[0])
     parser.add_argument("--lake", required=True, help="lake root to read the table metadata from")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="markdown file to write (default docs/tables.md)")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="write even when the lake lacks tables the current file documents")
     args = parser.parse_args(argv)
-    text = generate(args.lake, args.out)
+    try:
+        text = generate(args.lake, args.out, allow_missing=args.allow_missing)
+    except CatalogueError as exc:
+        print(f"table_docs: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out} ({text.count('### ')} tables)")
     return 0
 

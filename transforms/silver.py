@@ -46,6 +46,18 @@ def mask_email(email: str | None) -> str | None:
     return f"{local[:1]}***@{domain}"
 
 
+def mask_name(name: str | None, keep: int = 1) -> str | None:
+    """Display value of a name or handle: its first ``keep`` characters, then one ``*`` per
+    hidden character (``王小明`` -> ``王**``, ``zhangwei`` -> ``z*******``). A value no longer
+    than ``keep`` (a bare surname such as ``王``) is shown as it is: it hides nothing more."""
+    if name is None or (isinstance(name, float) and name != name):
+        return None
+    text = str(name).strip()
+    if not text:
+        return None
+    return text[:keep] + "*" * (len(text) - keep) if len(text) > keep else text
+
+
 def phone_udf(key: bytes):
     """pandas UDF: raw phone -> struct(phone_hash, phone_masked)."""
     key = check_key(key)

@@ -121,7 +121,9 @@ def record_decisions(settings: Any, spark: Any, decisions: pd.DataFrame) -> int:
     """Append reviewer decisions (validated) to ``silver/identity_decisions``; returns the Delta version.
 
     Needs ``source_l``, ``record_id_l``, ``source_r``, ``record_id_r``, ``decision``
-    (``match`` / ``no_match``) and ``reviewer``; ``decided_at`` defaults to now (UTC).
+    (``match`` / ``no_match``) and ``reviewer``; ``decided_at`` defaults to now (UTC);
+    ``note`` is optional free text, stored with phone numbers, e-mails and QQ numbers masked
+    like other silver free text. One Delta commit: either every row is recorded or none.
     """
     required = ["source_l", "record_id_l", "source_r", "record_id_r", "decision", "reviewer"]
     missing = [c for c in required if c not in decisions.columns]
@@ -130,14 +132,27 @@ def record_decisions(settings: Any, spark: Any, decisions: pd.DataFrame) -> int:
     bad = ~decisions["decision"].isin(["match", "no_match"])
     if bad.any():
         raise ValueError(f"decision row {int(bad.to_numpy().nonzero()[0][0])}: decision must be 'match' or 'no_match'")
+    for col in required:
+        empty = decisions[col].isna() | (decisions[col].astype(str).str.strip() == "")
+        if empty.any():
+            raise ValueError(f"decision row {int(empty.to_numpy().nonzero()[0][0])}: {col} is empty; every decision "
+                             "names both records and its reviewer")
     pdf = decisions.copy()
     now = pd.Timestamp.now(tz="UTC")
     pdf["decided_at"] = pd.to_datetime(pdf["decided_at"], utc=True) if "decided_at" in pdf else now
     if "note" not in pdf:
         pdf["note"] = None
-    pdf["decided_at"] = [ts.to_pydatetime() for ts in pdf["decided_at"]]
-    return _lake(settings, spark).write(_to_spark(spark, pdf, DECISIONS), DECISIONS, mode="append",
-                                        description=DESCRIPTIONS[DECISIONS])
+    # python datetimes in an object column: pandas would turn a plain list back into Timestamps
+    pdf["decided_at"] = pd.Series([ts.to_pydatetime() for ts in pdf["decided_at"]], index=pdf.index, dtype=object)
+    from pyspark.sql import functions as F
+
+    from transforms.silver import mask_identifiers_in_text
+
+    df = _to_spark(spark, pdf, DECISIONS).withColumn("note", mask_identifiers_in_text(F.col("note")))
+    version = _lake(settings, spark).write(df, DECISIONS, mode="append", description=DESCRIPTIONS[DECISIONS])
+    log.info("identity decisions recorded: %d (%s), version %d", len(pdf),
+             {k: int(v) for k, v in pdf["decision"].value_counts().items()}, version)
+    return version
 
 
 def write_reports(settings: Any, reports: dict[str, str], run_date: str) -> list[str]:

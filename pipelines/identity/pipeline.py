@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipelines.identity import persistence
 from transforms.matching.engine import EngineConfig, resolve
+from pipelines.identity.report import REPORT, identity_reports
 
 log = logging.getLogger("scim.identity")
 
@@ -51,10 +52,11 @@ def resolve_identities(settings: Any, spark: Any, person_records_df: Any, run_da
         decisions=decisions, issued_keys=issued, backend=settings.identity.backend, spark=spark, make_reports=True,
     )
     versions = persistence.write_result(settings, spark, result, run_date, run_id)
-    reports = persistence.write_reports(settings, result.reports, run_date)
+    reports = persistence.write_reports(settings, identity_reports(result, run_date, run_id), run_date)
     rows = {persistence.CLUSTERS: len(result.clusters), persistence.LINKS: len(result.links),
             persistence.LINEAGE: len(result.lineage), persistence.REVIEW: len(result.review)}
     summary = {**result.summary, "run_id": run_id, "versions": versions, "rows": rows, "reports": reports,
+               "report_uri": next(u for u in reports if u.endswith("/" + REPORT)),
                "total_seconds": round(time.monotonic() - started, 1)}
     log.info("identity run %s: %d records -> %d customers in %.1fs", run_date, summary["records"],
              summary["clusters"], summary["total_seconds"])

@@ -80,6 +80,43 @@ def build_brand_sentiment_daily(posts: DataFrame, authors: DataFrame, brand_role
     )
 
 
+
+def own_brand_daily(brand_sentiment: DataFrame) -> DataFrame:
+    """Dell's KPI over all own brands, per day: the headline's and the chart's series.
+
+    Input: rows of ``gold/brand_sentiment_daily`` (``build_brand_sentiment_daily``). Output
+    one row per ``date``: ``negative`` and ``positive`` (posts, summed over the own brands,
+    platforms and regions), ``negative_positive_ratio`` (null without positives) and
+    ``negative_spike`` (true when any own brand's national series spiked that day, its
+    ``brand_negative_spike``).
+    """
+    require(brand_sentiment, ["date", "brand_role", "negative", "positive", "brand_negative_spike"],
+            "own_brand_daily", "brand_sentiment_daily")
+    own = brand_sentiment.where(F.col("brand_role") == "own")
+    day = own.groupBy("date").agg(F.sum("negative").cast("bigint").alias("negative"),
+                                  F.sum("positive").cast("bigint").alias("positive"),
+                                  F.coalesce(F.max("brand_negative_spike"), F.lit(False)).alias("negative_spike"))
+    return day.select("date", "negative", "positive",
+                      safe_ratio(F.col("negative"), F.col("positive")).alias("negative_positive_ratio"),
+                      "negative_spike")
+
+
+def own_brand_spikes(brand_sentiment: DataFrame) -> DataFrame:
+    """The own brands' national negative spikes (the early warning): one row per ``date``,
+    ``brand`` and ``platform`` whose all-region series spiked (``brand_negative_spike``), with
+    that day's ``negative`` and ``positive`` posts over all regions and their
+    ``negative_positive_ratio``.
+
+    Input: rows of ``gold/brand_sentiment_daily``.
+    """
+    require(brand_sentiment, ["date", "brand", "brand_role", "platform", "negative", "positive",
+                              "brand_negative_spike"], "own_brand_spikes", "brand_sentiment_daily")
+    spiked = brand_sentiment.where((F.col("brand_role") == "own") & F.col("brand_negative_spike"))
+    per = spiked.groupBy("date", "brand", "platform").agg(F.sum("negative").cast("bigint").alias("negative"),
+                                                          F.sum("positive").cast("bigint").alias("positive"))
+    return per.withColumn("negative_positive_ratio", safe_ratio(F.col("negative"), F.col("positive")))
+
+
 def build_share_of_voice_daily(posts: DataFrame, brand_roles: dict[str, str]) -> DataFrame:
     """Share of voice by local day and platform: each brand's mentioning posts over all brands' ones.
 

@@ -495,7 +495,34 @@ def _reports(linker: Any, pred: pd.DataFrame, config: EngineConfig) -> dict[str,
                for row in sample.to_dict("records")]
     chart = linker.visualisations.waterfall_chart(records, filter_nulls=True, remove_sensitive_data=True)
     out["waterfall.html"] = chart.to_html(inline=True)
+    try:
+        out["comparison_viewer.html"] = _comparison_viewer(linker, pred, config)
+    except Exception as exc:  # a report must never fail the night
+        log.warning("identity report: comparison viewer skipped (%s)", str(exc).splitlines()[0][:200])
     return out
+
+
+#: Scored pairs (a random sample) behind the comparison viewer of each run.
+VIEWER_SAMPLE = 2000
+
+
+def _comparison_viewer(linker: Any, pred: pd.DataFrame, config: EngineConfig) -> str:
+    """Splink's comparison viewer on a sample of scored pairs, every value masked
+    (:mod:`transforms.matching.display`): names and handles as 王**, phones as 138****5678."""
+    import tempfile
+    from pathlib import Path
+
+    from transforms.matching.display import mask_frame
+
+    sample = pred.sample(n=min(len(pred), VIEWER_SAMPLE), random_state=config.seed)
+    masked = mask_frame(sample, splink_model.SPLINK_COLUMNS + list(splink_model.BLOCKING_COPIES))
+    # DuckDB's viewer SQL picks examples by the rowid of a stored table, which a registered
+    # frame lacks: a real column of that name stands in for it
+    masked["rowid"] = np.arange(len(masked), dtype="int64")
+    table = linker.table_management.register_table(masked, "__splink__df_predict", overwrite=True)
+    with tempfile.TemporaryDirectory() as tmp:  # Splink always writes the file as well
+        return linker.visualisations.comparison_viewer_dashboard(
+            table, str(Path(tmp) / "viewer.html"), overwrite=True, num_example_rows=2, return_html_as_string=True)
 
 
 # -- decisions and output helpers --------------------------------------------------------------
