@@ -15,6 +15,7 @@ from pipelines.identity.review import (
     Pair,
     masked_fields,
     pair_id,
+    comparison_labels,
     parse_import,
     waterfall,
 )
@@ -50,12 +51,21 @@ def test_waterfall_from_stored_evidence_adds_up_to_the_match_weight():
                            "gender": {"gamma": 1, "match_weight": 0.74},
                            "location": {"gamma": 2, "match_weight": 6.27},
                            "handle_name": {"gamma": 1, "match_weight": 4.2}})
-    steps, prior, rule = waterfall(evidence, 2.46)
+    from transforms.matching import splink_model
+    from transforms.matching.model_plan import ModelPlan
+
+    # the labels and their order come from the run's saved model (here: an untrained one)
+    plan = ModelPlan(["name", "handle_name", "gender", "location"], [], [], [])
+    model = splink_model.settings_creator(plan).get_settings("duckdb").as_dict()
+    steps, prior, rule = waterfall(evidence, 2.46, comparison_labels(model))
     assert rule is None
     assert [s.comparison for s in steps] == ["handle_name", "gender", "location"]  # model order, nulls left out
     assert {s.comparison: s.level for s in steps}["location"] == "city agrees"
     assert prior + sum(s.weight for s in steps) == pytest.approx(2.46)
     assert waterfall(json.dumps({"rule": "phone"}), None) == ([], None, "phone")
+    # without a saved model the levels are numbered, the arithmetic is the same
+    bare, bare_prior, _ = waterfall(evidence, 2.46)
+    assert {s.level for s in bare} == {"level 1", "level 2"} and bare_prior == pytest.approx(prior)
 
 
 def test_pair_id_is_stable_and_never_a_number():

@@ -273,12 +273,14 @@ class Step:
     weight: float
 
 
-def waterfall(evidence: str | None, total_weight: float | None) -> tuple[list[Step], float | None, str | None]:
+def waterfall(evidence: str | None, total_weight: float | None,
+              labels: dict[str, dict[int, str]] | None = None) -> tuple[list[Step], float | None, str | None]:
     """(comparison steps, prior weight, deterministic rule) from a stored evidence JSON.
 
     Each step is a comparison whose level was observed (not null) or that moved the weight,
     with Splink's chart label for the level and its match weight (term-frequency adjustment
-    included). The prior is the total weight minus the comparisons' (it includes the
+    included); ``labels`` (:func:`comparison_labels` of the run's saved model) name the
+    levels and give the order, else levels show as ``level <gamma>``. The prior is the total weight minus the comparisons' (it includes the
     per-source-pair prior of ``identity.account_share``). A deterministic or reviewer link
     has no comparisons: its rule is returned instead.
     """
@@ -286,7 +288,7 @@ def waterfall(evidence: str | None, total_weight: float | None) -> tuple[list[St
     comparisons = {k: v for k, v in data.items() if isinstance(v, dict) and "gamma" in v}
     if not comparisons:
         return [], None, data.get("rule")
-    labels = comparison_labels()
+    labels = labels or {}
     steps = []
     for name, item in comparisons.items():
         gamma, weight = int(item["gamma"]), float(item.get("match_weight") or 0.0)
@@ -298,19 +300,24 @@ def waterfall(evidence: str | None, total_weight: float | None) -> tuple[list[St
     return sorted(steps, key=lambda s: order.get(s.comparison, 99)), prior, None
 
 
-_LABELS: dict[str, dict[int, str]] | None = None
+def comparison_labels(model: dict[str, Any] | None) -> dict[str, dict[int, str]]:
+    """``{comparison: {gamma: label}}`` in model order, from a saved Splink model (Splink's chart labels).
 
-
-def comparison_labels() -> dict[str, dict[int, str]]:
-    """``{comparison: {gamma: label}}`` of the identity model's comparisons (Splink's chart labels)."""
-    global _LABELS
-    if _LABELS is None:
-        from transforms.matching import splink_model
-
-        settings = splink_model.settings_creator().get_settings("duckdb")
-        _LABELS = {c.output_column_name: {lvl.comparison_vector_value: lvl.label_for_charts for lvl in c.comparison_levels}
-                   for c in settings.comparisons}
-    return _LABELS
+    The comparisons of a run are chosen from its records (:mod:`transforms.matching.model_plan`),
+    so the labels come from that run's model, not from a fixed list. Splink numbers a
+    comparison's levels from ``n - 1`` (first non-null level) down to 0, the null level -1.
+    """
+    out: dict[str, dict[int, str]] = {}
+    for comp in (model or {}).get("comparisons", []):
+        levels = comp.get("comparison_levels", [])
+        non_null = [lv for lv in levels if not lv.get("is_null_level")]
+        labels = {len(non_null) - 1 - i: lv.get("label_for_charts") or f"level {len(non_null) - 1 - i}"
+                  for i, lv in enumerate(non_null)}
+        null = next((lv for lv in levels if lv.get("is_null_level")), None)
+        if null is not None:
+            labels[-1] = null.get("label_for_charts") or "null"
+        out[comp["output_column_name"]] = labels
+    return out
 
 
 def render_waterfall(steps: list[Step], prior: float | None, total: float | None, probability: float | None) -> str:
@@ -337,15 +344,16 @@ def splink_waterfall_html(model: dict[str, Any], steps: list[Step], prior: float
     from splink import DuckDBAPI, Linker
 
     from transforms.matching import splink_model
+    from transforms.matching.model_plan import ModelPlan
 
     p = 2.0 ** prior / (1.0 + 2.0 ** prior)
-    creator = splink_model.settings_creator(model={**model, "probability_two_random_records_match": p})
-    empty = pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("birth_") else object)
-                          for c in splink_model.SPLINK_COLUMNS + list(splink_model.BLOCKING_COPIES)})
+    plan = ModelPlan([c["output_column_name"] for c in model["comparisons"]], [], [], [])
+    creator = splink_model.settings_creator(plan, model={**model, "probability_two_random_records_match": p})
+    empty = pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("birth_") else object) for c in plan.columns})
     linker = Linker(DuckDBAPI().register(empty), creator, log_level=logging.WARNING)
     by_name = {s.comparison: s for s in steps}
     record: dict[str, Any] = {"match_weight": total, "match_probability": 2.0 ** total / (1.0 + 2.0 ** total)}
-    labels = comparison_labels()
+    labels = comparison_labels(model)
     for comp in linker._settings_obj.comparisons:  # Splink's own level objects: the model's weights
         name = comp.output_column_name
         step = by_name.get(name)
@@ -446,14 +454,14 @@ def cmd_show(review: Review, args: argparse.Namespace) -> int:
           + (", ".join(f"{k} {v}" for k, v in same.items()) if same else "none held by both records"))
     if row is None:
         return 0
-    steps, prior, rule = waterfall(row.evidence, row.match_weight)
+    model = _read_model(review.settings, str(row.run_date))
+    steps, prior, rule = waterfall(row.evidence, row.match_weight, comparison_labels(model))
     print("\nevidence")
     if rule:
         print(f"  deterministic rule: {rule} (one identifier shared; refused by a guard rail: {row.reason})")
         return 0
     print(render_waterfall(steps, prior, row.match_weight, row.match_probability))
     if args.html:
-        model = _read_model(review.settings, str(row.run_date))
         if model is None:
             print(f"\nno Splink model saved for the run of {row.run_date} "
                   f"(_reports/identity/{row.run_date}/splink_model.json): --html needs a run that saved one",
@@ -507,12 +515,16 @@ def export_rows(review: Review, q: pd.DataFrame) -> list[dict[str, str]]:
     pairs = [Pair(r.source_l, r.record_id_l, r.source_r, r.record_id_r) for r in q.itertuples(index=False)]
     recs = review.records(pairs).set_index("unique_id")
     out = []
+    labels: dict[str, dict[str, dict[int, str]]] = {}  # run date -> that run's level labels
     for row, pair in zip(q.itertuples(index=False), pairs):
+        run_date = str(row.run_date)
+        if run_date not in labels:
+            labels[run_date] = comparison_labels(_read_model(review.settings, run_date))
         ul, ur = _uid(pair.source_l, pair.record_id_l), _uid(pair.source_r, pair.record_id_r)
         left = recs.loc[ul] if ul in recs.index else None
         right = recs.loc[ur] if ur in recs.index else None
         ml, mr = masked_fields(left), masked_fields(right)
-        steps, _prior, rule = waterfall(row.evidence, row.match_weight)
+        steps, _prior, rule = waterfall(row.evidence, row.match_weight, labels[run_date])
         evidence = rule or "; ".join(f"{s.comparison}: {s.level} {s.weight:+.1f}" for s in steps)
         same = identifier_agreement(left, right)
         values = {

@@ -10,7 +10,7 @@ gender, birth year and month, province and city are kept: they are what a review
 and each is shared by a great many people.
 
 :data:`RULES` names the rule of every column of the matching view
-(:data:`transforms.matching.splink_model.SPLINK_COLUMNS` and the blocking copies) and of
+(the columns any :class:`transforms.matching.model_plan.ModelPlan` reads, and the blocking copies) and of
 the standardised person record; :func:`mask_frame` refuses a value column without a rule,
 so a column added to the model needs a masking decision before it reaches a report.
 """
@@ -65,7 +65,8 @@ KEEP = ("unique_id", "source", "record_id", "surname", "surname_pinyin", "nick_s
         "surname_rare", "gender", "birth_year", "birth_month", "phone_prefix3", "phone_last4", "phone_type",
         "phone_masked", "province", "province_code", "city", "std_issues")
 NAMES = ("full_name", "given_name", "name_full", "blk_name", "name_pinyin", "given_pinyin", "name_full_pinyin",
-         "blk_name_pinyin", "nickname", "blk_nickname", "nickname_pinyin", "nickname_latin", "nick_key", "syll_key")
+         "blk_name_pinyin", "nickname", "blk_nickname", "nickname_pinyin", "nickname_latin", "nick_key", "syll_key",
+         "name_first", "name_last", "latin_name")
 HASHES = ("phone_hash", "email_hash", "id_number_hash", "qq_hash", "wechat_unionid_hash", "wechat_openid_hash")
 
 RULES: dict[str, Callable[[Any], Any]] = {
@@ -74,6 +75,9 @@ RULES: dict[str, Callable[[Any], Any]] = {
     **{c: _present for c in HASHES},
     "name_tokens": _tokens,
     "birth_day": _hidden,
+    "birth_ymd": _hidden,  # the full date: year and month are shown by their own columns
+    "addr_number": _hidden,
+    "addr_street": _prefix3,
     "phone_p3l4": _p3l4,
     "address": _prefix3,
     "postcode": _prefix3,

@@ -320,7 +320,7 @@ def _probabilistic(m: pd.DataFrame, config: EngineConfig, backend: str, spark: A
     df_pred = linker.inference.predict(threshold_match_weight=_logit2(config.review_threshold) - shift)
     pred = _account_prior(df_pred.as_pandas_dataframe(), priors, lam)
     pred = pred[pred["match_probability"] >= config.review_threshold].reset_index(drop=True)
-    reports = _reports(linker, pred, config) if make_reports and len(pred) else {}
+    reports = _reports(linker, pred, config, plan.columns) if make_reports and len(pred) else {}
     info["prior"] = lam
     return _evidence(pred), reports, linker.misc.save_model_to_json(), info
 
@@ -483,7 +483,7 @@ def _evidence(pred: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _reports(linker: Any, pred: pd.DataFrame, config: EngineConfig) -> dict[str, str]:
+def _reports(linker: Any, pred: pd.DataFrame, config: EngineConfig, columns: list[str]) -> dict[str, str]:
     """Match-weights chart and a waterfall chart for a sample of links (no personal data)."""
     out = {"match_weights.html": linker.visualisations.match_weights_chart().to_html(inline=True)}
     # the sample spans the decision band: strongest, weakest and around the match threshold
@@ -496,7 +496,7 @@ def _reports(linker: Any, pred: pd.DataFrame, config: EngineConfig) -> dict[str,
     chart = linker.visualisations.waterfall_chart(records, filter_nulls=True, remove_sensitive_data=True)
     out["waterfall.html"] = chart.to_html(inline=True)
     try:
-        out["comparison_viewer.html"] = _comparison_viewer(linker, pred, config)
+        out["comparison_viewer.html"] = _comparison_viewer(linker, pred, config, columns)
     except Exception as exc:  # a report must never fail the night
         log.warning("identity report: comparison viewer skipped (%s)", str(exc).splitlines()[0][:200])
     return out
@@ -506,7 +506,7 @@ def _reports(linker: Any, pred: pd.DataFrame, config: EngineConfig) -> dict[str,
 VIEWER_SAMPLE = 2000
 
 
-def _comparison_viewer(linker: Any, pred: pd.DataFrame, config: EngineConfig) -> str:
+def _comparison_viewer(linker: Any, pred: pd.DataFrame, config: EngineConfig, columns: list[str]) -> str:
     """Splink's comparison viewer on a sample of scored pairs, every value masked
     (:mod:`transforms.matching.display`): names and handles as 王**, phones as 138****5678."""
     import tempfile
@@ -515,7 +515,7 @@ def _comparison_viewer(linker: Any, pred: pd.DataFrame, config: EngineConfig) ->
     from transforms.matching.display import mask_frame
 
     sample = pred.sample(n=min(len(pred), VIEWER_SAMPLE), random_state=config.seed)
-    masked = mask_frame(sample, splink_model.SPLINK_COLUMNS + list(splink_model.BLOCKING_COPIES))
+    masked = mask_frame(sample, list(dict.fromkeys([*columns, *splink_model.BLOCKING_COPIES])))
     # DuckDB's viewer SQL picks examples by the rowid of a stored table, which a registered
     # frame lacks: a real column of that name stands in for it
     masked["rowid"] = np.arange(len(masked), dtype="int64")
